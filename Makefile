@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both create the venv first.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+POPULATION ?= 50000
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+.PHONY: install demo test lint bench
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/stratify synth --patients $(POPULATION) --seed 42 --out synthetic
+	$(BIN)/stratify check --feeds synthetic/feeds
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/bench_synth.py

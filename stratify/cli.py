@@ -1,0 +1,171 @@
+"""The `stratify` command line. Each command shows progress on stderr, prints a JSON object on
+stdout with --json, and exits non-zero with a one-line reason on failure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from stratify import nhs_number
+
+
+class CommandError(Exception):
+    """A failure the user can act on; shown as one line, exit status 1."""
+
+
+def _progress(args: argparse.Namespace):
+    start = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not getattr(args, "quiet", False):
+            print(f"[{time.perf_counter() - start:7.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def cmd_synth(args: argparse.Namespace) -> dict:
+    from stratify.synth.config import SynthConfig
+    from stratify.synth.generator import synthesise
+
+    if args.patients < 1:
+        raise CommandError("--patients must be at least 1")
+    if args.patients > nhs_number.TEST_RANGE_CAPACITY:
+        raise CommandError(
+            f"--patients {args.patients:,} is more than the {nhs_number.TEST_RANGE_CAPACITY:,} valid "
+            "NHS numbers in the 999 test range"
+        )
+    cfg = SynthConfig(
+        patients=args.patients,
+        seed=args.seed,
+        data_cut=args.data_cut,
+        history_years=args.history_years,
+        practice_size=(args.min_practice, args.max_practice),
+    )
+    summary = synthesise(cfg, Path(args.out), args.format, progress=_progress(args))
+    if not args.json:
+        _print_synth(summary, Path(args.out))
+    return summary
+
+
+def _print_synth(summary: dict, out: Path) -> None:
+    cut = summary["at_data_cut"]
+    print(
+        f"Synthetic population of {summary['patients']:,} in {summary['practices']} practices, "
+        f"{summary['clusters']} clusters; data cut {summary['data_cut']}."
+    )
+    for feed, rows in summary["rows"].items():
+        print(f"  {feed:<22} {rows:>12,} rows")
+    print(
+        f"  12-month emergency admission after the cut: {cut['emergency_admission_rate']:.1%} "
+        f"(65+: {cut['emergency_admission_rate_65_plus']:.1%}); oracle AUROC {cut['oracle_auroc']:.3f}"
+    )
+    print(
+        f"Feeds in {out / 'feeds'}; ground truth (never read by the pipeline) in {out / 'ground_truth'}."
+    )
+
+
+def cmd_check(args: argparse.Namespace) -> dict:
+    from stratify import contracts
+
+    folder = Path(args.feeds)
+    if not folder.is_dir():
+        raise CommandError(f"{folder}: no such folder of feeds")
+    say = _progress(args)
+    cut = args.data_cut or contracts.data_cut_of(folder)
+    con = contracts.connect()
+    results = {}
+    for feed, contract in contracts.load_contracts().items():
+        path = contracts.feed_file(folder, feed)
+        if path is None:
+            say(f"{feed}: no file")
+            continue
+        check = contracts.check_feed(con, contract, path, cut)
+        flagged = check.violations.filter(pl.col("severity") == "flag")
+        results[feed] = {
+            "file": str(path),
+            "contract_version": check.contract_version,
+            "read": check.read,
+            "accepted": check.accepted,
+            "rejected": check.rejected,
+            "rejected_by_check": _counts(check.violations.filter(pl.col("severity") == "reject")),
+            "flagged_by_check": _counts(flagged),
+        }
+        say(
+            f"{feed}: read {check.read:,}, accepted {check.accepted:,}, rejected {check.rejected:,}"
+        )
+    if not args.json:
+        print(f"Feeds in {folder} checked against their contracts (data cut {cut}):")
+        for feed, r in results.items():
+            reasons = ", ".join(f"{k} {v:,}" for k, v in r["rejected_by_check"].items()) or "none"
+            print(
+                f"  {feed:<22} read {r['read']:>11,} = accepted {r['accepted']:>11,} + rejected "
+                f"{r['rejected']:>7,} ({reasons})"
+            )
+    return {"data_cut": cut.isoformat(), "feeds": results}
+
+
+def _counts(violations) -> dict[str, int]:
+    grouped = violations.group_by("check_name").agg(rows=pl.col("row_number").n_unique())
+    return dict(sorted(zip(grouped["check_name"], grouped["rows"], strict=True)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        return p
+
+    p = command("synth", "write a synthetic integrated-care population: feeds and ground truth")
+    p.add_argument("--patients", type=int, default=50_000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", default="synthetic", help="output folder (default ./synthetic)")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--data-cut", type=date.fromisoformat, default=date(2026, 10, 31))
+    p.add_argument("--history-years", type=int, default=5)
+    p.add_argument("--min-practice", type=int, default=3_000, help="smallest practice list size")
+    p.add_argument("--max-practice", type=int, default=15_000, help="largest practice list size")
+    p.set_defaults(run=cmd_synth)
+
+    p = command("check", "check every feed in a folder against its contract; counts reconcile")
+    p.add_argument("--feeds", default="synthetic/feeds")
+    p.add_argument(
+        "--data-cut",
+        type=date.fromisoformat,
+        default=None,
+        help="default: manifest.json beside the feeds, else today",
+    )
+    p.set_defaults(run=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.run(args)
+    except CommandError as exc:
+        print(f"stratify {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the contract and file errors already name file, row and column
+        from stratify.contracts import ContractError
+
+        if isinstance(exc, ContractError | OSError | ValueError):
+            print(f"stratify {args.command}: {exc}", file=sys.stderr)
+            return 1
+        raise
+    if args.json:
+        print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""Data contracts: load data_contracts/*.yaml, check a feed file against one, split its rows into
+accepted and quarantined with a reason a data manager understands.
+
+Checks are compiled from the contract into DuckDB predicates (Splink's idea: configuration as data,
+executed as SQL). Every input row gets its 1-based row number in the file; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import polars as pl
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stratify.privacy import IDENTIFIABLE_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_DIR = ROOT / "data_contracts"
+MACROS = ROOT / "sql" / "staging" / "macros.sql"
+
+CODE_SYSTEMS: dict[str, tuple[str, str]] = {
+    # name: (regular expression the whole trimmed value must match, what to call it in a reason)
+    "snomed_ct": ("[1-9][0-9]{5,17}", "SNOMED CT identifier"),
+    "dmd": ("[1-9][0-9]{5,17}", "dm+d identifier"),
+    "icd10": ("[A-Z][0-9]{2}[0-9A-Z]?", "ICD-10 code"),
+    "ods": ("[A-Z0-9]{3,6}", "ODS code"),
+    "postcode": ("(?i)[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}", "UK postcode"),
+    "lsoa": ("E01[0-9]{6}", "LSOA 2021 code"),
+    "nhs_ethnic_category": ("[A-HJ-NPRSZ]|99", "NHS ethnic category"),
+    "nhs_number": ("", "NHS number"),  # checked by the nhs_number_valid macro
+}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "float": "DOUBLE",
+    "date": "DATE",
+    "boolean": "BOOLEAN",
+}
+
+
+class ContractError(Exception):
+    """A contract file that cannot be used, or a feed that cannot be read against one."""
+
+
+class Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["string", "integer", "float", "date", "boolean"]
+    description: str
+    required: bool = True
+    code_system: str | None = None
+    allowed: list[str] | None = None
+    pattern: str | None = None
+    min: float | None = None
+    max: float | None = None
+    not_after_data_cut: bool = False
+    on_invalid: Literal["reject", "flag"] = "reject"
+
+    @model_validator(mode="after")
+    def _known_code_system(self) -> Column:
+        if self.code_system and self.code_system not in CODE_SYSTEMS:
+            raise ValueError(
+                f"unknown code_system {self.code_system!r}; known: {sorted(CODE_SYSTEMS)}"
+            )
+        return self
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    check: str  # a SQL predicate over the typed columns, true when the row is fine
+    message: str  # may name non-identifiable columns in braces: {admission_date}
+    on_fail: Literal["reject", "flag"] = "reject"
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    feed: str
+    version: str
+    description: str
+    source: str
+    grain: str
+    key: list[str]
+    columns: dict[str, Column]
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        for k in self.key:
+            if k not in self.columns:
+                raise ValueError(f"key column {k!r} is not among the columns")
+        for rule in self.rules:
+            for name in re.findall(r"{(\w+)}", rule.message):
+                if name not in self.columns:
+                    raise ValueError(f"rule {rule.name!r} message names unknown column {name!r}")
+                if name in IDENTIFIABLE_COLUMNS:
+                    raise ValueError(
+                        f"rule {rule.name!r} message would reveal identifiable {name!r}"
+                    )
+        return self
+
+
+def load_contract(path: Path) -> Contract:
+    """Parse and check one contract file; errors name the file and the field."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContractError(f"{path}: cannot read contract: {exc}") from exc
+    try:
+        return Contract.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ContractError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def load_contracts(folder: Path = CONTRACT_DIR) -> dict[str, Contract]:
+    """Every feed contract (top level of data_contracts/), by feed name."""
+    return {c.feed: c for c in (load_contract(p) for p in sorted(Path(folder).glob("*.yaml")))}
+
+
+def load_reference_contracts(folder: Path = CONTRACT_DIR / "reference") -> dict[str, Contract]:
+    return {c.feed: c for c in (load_contract(p) for p in sorted(Path(folder).glob("*.yaml")))}
+
+
+@dataclass
+class FeedCheck:
+    """The outcome of checking one feed file: counts reconcile, read = accepted + rejected."""
+
+    feed: str
+    path: Path
+    contract_version: str
+    read: int
+    accepted: int
+    rejected: int
+    violations: pl.DataFrame  # row_number, column, check, reason, severity
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _shown(col: str, expr: str) -> str:
+    """A value for a reason, or nothing for identifiable columns (reasons are shown to staff)."""
+    return "''" if col in IDENTIFIABLE_COLUMNS else f"' ' || {expr}"
+
+
+def _column_checks(name: str, col: Column, data_cut: date) -> list[tuple[str, str, str, str]]:
+    """(check, failing-row predicate, reason expression, severity) for one column."""
+    raw = f"CAST({_q(name)} AS VARCHAR)"
+    typed = f"TRY_CAST({raw} AS {SQL_TYPES[col.type]})"
+    value = f"coalesce({raw}, '')"
+    present = f"({_q(name)} IS NOT NULL AND trim({raw}) <> '')"
+    checks = []
+    if col.required:
+        checks.append(("required", f"NOT {present}", _lit(f"{name} is missing"), "reject"))
+    checks.append(
+        (
+            "type",
+            f"{present} AND {typed} IS NULL",
+            f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {col.type}')}",
+            "reject",
+        )
+    )
+    ok = f"{present} AND {typed} IS NOT NULL"
+    if col.allowed is not None:
+        listed = ", ".join(_lit(v) for v in col.allowed)
+        checks.append(
+            (
+                "allowed",
+                f"{ok} AND trim({raw}) NOT IN ({listed})",
+                f"{_lit(name)} || {_shown(name, value)} || {_lit(' is not one of ' + ', '.join(col.allowed))}",
+                col.on_invalid,
+            )
+        )
+    if col.code_system == "nhs_number":
+        checks.append(
+            (
+                "code_system",
+                f"{ok} AND NOT nhs_number_valid(trim({raw}))",
+                _lit(f"{name} fails the Modulus 11 check"),
+                col.on_invalid,
+            )
+        )
+    elif col.code_system or col.pattern:
+        pattern, label = (
+            CODE_SYSTEMS[col.code_system] if col.code_system else (col.pattern, "pattern")
+        )
+        pattern = pattern.removeprefix("^").removesuffix("$")
+        checks.append(
+            (
+                "code_system",
+                f"{ok} AND NOT regexp_full_match(trim({raw}), {_lit(pattern)})",
+                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {label}')}",
+                col.on_invalid,
+            )
+        )
+    for bound, op, words in (("min", "<", "below the minimum"), ("max", ">", "above the maximum")):
+        limit = getattr(col, bound)
+        if limit is not None:
+            checks.append(
+                (
+                    bound,
+                    f"{ok} AND {typed} {op} {limit}",
+                    f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is {words} {limit:g}')}",
+                    "reject",
+                )
+            )
+    if col.not_after_data_cut:
+        cut = data_cut.isoformat()
+        checks.append(
+            (
+                "not_after_data_cut",
+                f"{ok} AND {typed} > DATE {_lit(cut)}",
+                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is after the data cut {cut}')}",
+                "reject",
+            )
+        )
+    return checks
+
+
+def _rule_reason(rule: Rule) -> str:
+    """A rule's message as a SQL expression: {col} becomes the row's value."""
+    parts = re.split(r"{(\w+)}", rule.message)
+    pieces = [
+        _lit(p) if i % 2 == 0 else f"coalesce(CAST({_q(p)} AS VARCHAR), 'empty')"
+        for i, p in enumerate(parts)
+        if p
+    ]
+    return " || ".join(pieces) or _lit(rule.name)
+
+
+def violations_sql(contract: Contract, source: str, data_cut: date) -> str:
+    """One query listing every failed check of every row of `source` (which has row_number)."""
+    selects = []
+    for name, col in contract.columns.items():
+        for check, failing, reason, severity in _column_checks(name, col, data_cut):
+            selects.append(
+                f"SELECT row_number, {_lit(name)} AS column_name, {_lit(check)} AS check_name, "
+                f"{reason} AS reason, {_lit(severity)} AS severity FROM {source} WHERE {failing}"
+            )
+    typed = ", ".join(
+        f"TRY_CAST(CAST({_q(n)} AS VARCHAR) AS {SQL_TYPES[c.type]}) AS {_q(n)}"
+        for n, c in contract.columns.items()
+    )
+    for rule in contract.rules:
+        selects.append(
+            f"SELECT row_number, NULL AS column_name, {_lit(rule.name)} AS check_name, "
+            f"{_rule_reason(rule)} AS reason, {_lit(rule.on_fail)} AS severity "
+            f"FROM (SELECT row_number, {typed} FROM {source}) WHERE NOT coalesce({rule.check}, true)"
+        )
+    key = ", ".join(f"CAST({_q(k)} AS VARCHAR)" for k in contract.key)
+    key_name = ", ".join(contract.key)
+    selects.append(
+        f"SELECT row_number, {_lit(key_name)} AS column_name, 'unique_key' AS check_name, "
+        f"{_lit(f'duplicate {key_name}: same as row ')} || first_row AS reason, 'reject' AS severity "
+        f"FROM (SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row FROM {source}) "
+        f"WHERE row_number > first_row"
+    )
+    return "\nUNION ALL\n".join(selects)
+
+
+def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the contract macros loaded."""
+    con = duckdb.connect(str(path))
+    con.execute(MACROS.read_text())
+    return con
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
+    """Load a feed file as-is (CSV as text) into `table` with its 1-based row_number.
+
+    Raises ContractError naming the file when it is not a readable file of its declared format."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "parquet"):
+        raise ContractError(f"{path}: unsupported format {fmt!r} (expected .csv or .parquet)")
+    reader = (
+        "read_csv(?, all_varchar = true, header = true, auto_detect = true)"
+        if fmt == "csv"
+        else "read_parquet(?)"
+    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_q(table + '_load')} AS SELECT * FROM {reader}",
+            [str(path)],
+        )
+    except duckdb.Error as exc:
+        detail = str(exc).splitlines()[0]
+        raise ContractError(f"{path}: not a readable {fmt} file: {detail}") from exc
+    # Insertion order is preserved, so rowid is the position in the file.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
+        f"SELECT rowid + 1 AS row_number, * FROM {_q(table + '_load')} ORDER BY rowid"
+    )
+    con.execute(f"DROP TABLE {_q(table + '_load')}")
+    return con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+
+
+def check_feed(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    path: Path,
+    data_cut: date,
+    table: str | None = None,
+) -> FeedCheck:
+    """Check one feed file; leaves `<table>` (raw with row_number) and `<table>_violations`."""
+    table = table or f"raw_{contract.feed}"
+    read = read_raw(con, path, table)
+    present = {r[0] for r in con.execute(f"DESCRIBE {_q(table)}").fetchall()}
+    for name, col in contract.columns.items():
+        if name not in present and col.required:
+            raise ContractError(
+                f"{path}: missing required column '{name}' (contract {contract.feed} v{contract.version})"
+            )
+        if name not in present:
+            con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} VARCHAR")
+    sql = violations_sql(contract, _q(table), data_cut)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table + '_violations')} AS {sql}")
+    violations = con.sql(
+        f"SELECT row_number, column_name, check_name, reason, severity FROM {_q(table + '_violations')} "
+        "ORDER BY row_number, check_name"
+    ).pl()
+    rejected = violations.filter(pl.col("severity") == "reject")["row_number"].n_unique()
+    return FeedCheck(
+        contract.feed, Path(path), contract.version, read, read - rejected, rejected, violations
+    )
+
+
+def feed_file(folder: Path, feed: str) -> Path | None:
+    """The file holding a feed in a folder (Parquet preferred over CSV), or None."""
+    for ext in ("parquet", "csv"):
+        candidate = Path(folder) / f"{feed}.{ext}"
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def data_cut_of(folder: Path) -> date:
+    """The extract's data cut from manifest.json beside the feeds, else today."""
+    manifest = Path(folder) / "manifest.json"
+    if manifest.exists():
+        return date.fromisoformat(json.loads(manifest.read_text())["data_cut"])
+    return date.today()

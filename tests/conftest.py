@@ -1,0 +1,25 @@
+"""Shared seeded populations: generated once per test session, real files on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stratify.synth.config import SynthConfig
+from stratify.synth.generator import synthesise
+
+SMALL = SynthConfig(patients=6_000, seed=11, practice_size=(1_000, 2_500), chunk_size=2_500)
+
+
+@pytest.fixture(scope="session")
+def small_population(tmp_path_factory) -> tuple[Path, dict]:
+    """6,000 people in several practices and clusters, Parquet feeds, three chunks."""
+    out = tmp_path_factory.mktemp("small")
+    return out, synthesise(SMALL, out, "parquet")
+
+
+@pytest.fixture(scope="session")
+def small_population_csv(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("small_csv")
+    return out, synthesise(SMALL, out, "csv")
