@@ -15,7 +15,8 @@ install: $(BIN)/.installed
 
 demo: install
 	$(BIN)/stratify synth --patients $(POPULATION) --seed 42 --out synthetic
-	$(BIN)/stratify check --feeds synthetic/feeds
+	$(BIN)/stratify build --feeds synthetic/feeds --db stratify.duckdb
+	$(BIN)/stratify evaluate-linkage --db stratify.duckdb --truth synthetic/ground_truth
 
 test: install
 	$(BIN)/ruff check .
@@ -24,3 +25,4 @@ test: install
 
 bench: install
 	$(BIN)/python bench/bench_synth.py
+	$(BIN)/python bench/bench_build.py

@@ -115,6 +115,73 @@ def _counts(violations) -> dict[str, int]:
     return dict(sorted(zip(grouped["check_name"], grouped["rows"], strict=True)))
 
 
+def cmd_build(args: argparse.Namespace) -> dict:
+    from stratify.registry.build import BuildError, build
+
+    try:
+        summary = build(
+            Path(args.feeds),
+            Path(args.db),
+            reference=Path(args.reference) if args.reference else None,
+            data_cut=args.data_cut,
+            say=_progress(args),
+        )
+    except BuildError as exc:
+        raise CommandError(str(exc)) from exc
+    if not args.json:
+        _print_build(summary, args.db)
+    return summary
+
+
+def _print_build(summary: dict, db: str) -> None:
+    print(
+        f"Registry in {db}: {summary['people']:,} people, data cut {summary['data_cut']} "
+        f"(build {summary['build_id'][:8]}, {summary['seconds']}s)."
+    )
+    print(
+        f"  {'feed':<22}{'read':>12}{'accepted':>12}{'quarantined':>12}{'by NHS no.':>12}"
+        f"{'probabilistic':>14}{'unlinked':>10}"
+    )
+    for feed, f in summary["feeds"].items():
+        print(
+            f"  {feed:<22}{f['rows_read']:>12,}{f['rows_accepted']:>12,}{f['rows_quarantined']:>12,}"
+            f"{f['linked_nhs_number']:>12,}{f['linked_probabilistic']:>14,}{f['unlinked']:>10,}"
+        )
+    if summary["quarantine_reasons"]:
+        print("  Quarantined rows by reason:")
+        for r in summary["quarantine_reasons"]:
+            where = f" ({r['column_name']})" if r["column_name"] else ""
+            print(f"    {r['feed']:<22} {r['check_name']}{where}: {r['rows']:,}")
+    for r in summary["unlinked_reasons"]:
+        print(f"  Unlinked {r['feed']}: {r['rows']:,} - {r['reason']}")
+    for r in summary["late_or_missing_feeds"]:
+        print(
+            f"  {r['status'].capitalize()} feed: {r['feed']} for practice {r['practice_code']} "
+            f"(latest {r['latest_event_date']})"
+        )
+    for r in summary["unknown_codes"]:
+        print(
+            f"  Codes in no code list: {r['feed']} {r['code_system']}: {r['codes']} codes, {r['rows']:,} rows"
+        )
+
+
+def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
+    from stratify.registry.evaluate_linkage import evaluate
+
+    if not Path(args.db).exists():
+        raise CommandError(f"{args.db}: no such database; run stratify build first")
+    result = evaluate(Path(args.db), Path(args.truth))
+    if not args.json:
+        print("Linkage of records without a valid NHS number, against ground truth:")
+        for feed, r in result.items():
+            print(
+                f"  {feed:<22} precision {r['precision']:.4f}  recall {r['recall']:.4f}  "
+                f"F1 {r['f1']:.4f}  (n={r['records_without_valid_nhs_number']:,}; false links "
+                f"among valid NHS numbers: {r['false_links_with_valid_nhs_number']})"
+            )
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: manifest.json beside the feeds, else today",
     )
     p.set_defaults(run=cmd_check)
+
+    p = command("build", "build the cross-setting registry in DuckDB from a folder of feeds")
+    p.add_argument("--feeds", default="synthetic/feeds")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--reference", default=None, help="default: FEEDS/../reference")
+    p.add_argument(
+        "--data-cut",
+        type=date.fromisoformat,
+        default=None,
+        help="default: manifest.json beside the feeds, else today",
+    )
+    p.set_defaults(run=cmd_build)
+
+    p = command("evaluate-linkage", "precision, recall and F1 of linkage against ground truth")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--truth", default="synthetic/ground_truth")
+    p.set_defaults(run=cmd_evaluate_linkage)
     return parser
 
 

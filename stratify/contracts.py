@@ -155,30 +155,64 @@ def _shown(col: str, expr: str) -> str:
     return "''" if col in IDENTIFIABLE_COLUMNS else f"' ' || {expr}"
 
 
-def _column_checks(name: str, col: Column, data_cut: date) -> list[tuple[str, str, str, str]]:
+@dataclass(frozen=True)
+class _Col:
+    """How one contract column appears in the source: its typed value and its text as read."""
+
+    name: str
+    spec: Column
+    raw_type: str  # DuckDB type of the column as read
+
+    @property
+    def target(self) -> str:
+        return SQL_TYPES[self.spec.type]
+
+    @property
+    def needs_cast(self) -> bool:
+        return self.raw_type != self.target
+
+    @property
+    def raw(self) -> str:
+        """Text as read (a separate column only where a cast is needed)."""
+        return _q("__raw_" + self.name) if self.needs_cast else f"CAST({_q(self.name)} AS VARCHAR)"
+
+    @property
+    def present(self) -> str:
+        if self.raw_type == "VARCHAR":
+            return f"({self.raw} IS NOT NULL AND trim({self.raw}) <> '')"
+        return f"({_q(self.name)} IS NOT NULL)"
+
+    def projection(self) -> str:
+        if not self.needs_cast:
+            return _q(self.name)
+        raw = f"CAST({_q(self.name)} AS VARCHAR)"
+        return f"{raw} AS {self.raw}, TRY_CAST({raw} AS {self.target}) AS {_q(self.name)}"
+
+
+def _column_checks(c: _Col, data_cut: date) -> list[tuple[str, str, str, str]]:
     """(check, failing-row predicate, reason expression, severity) for one column."""
-    raw = f"CAST({_q(name)} AS VARCHAR)"
-    typed = f"TRY_CAST({raw} AS {SQL_TYPES[col.type]})"
-    value = f"coalesce({raw}, '')"
-    present = f"({_q(name)} IS NOT NULL AND trim({raw}) <> '')"
+    name, col, typed = c.name, c.spec, _q(c.name)
+    value = f"coalesce({c.raw}, '')"
     checks = []
     if col.required:
-        checks.append(("required", f"NOT {present}", _lit(f"{name} is missing"), "reject"))
-    checks.append(
-        (
-            "type",
-            f"{present} AND {typed} IS NULL",
-            f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {col.type}')}",
-            "reject",
+        checks.append(("required", f"NOT {c.present}", _lit(f"{name} is missing"), "reject"))
+    if c.needs_cast:
+        checks.append(
+            (
+                "type",
+                f"{c.present} AND {typed} IS NULL",
+                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {col.type}')}",
+                "reject",
+            )
         )
-    )
-    ok = f"{present} AND {typed} IS NOT NULL"
+    ok = f"{typed} IS NOT NULL AND {c.present}"
+    text = f"trim(CAST({typed} AS VARCHAR))"
     if col.allowed is not None:
         listed = ", ".join(_lit(v) for v in col.allowed)
         checks.append(
             (
                 "allowed",
-                f"{ok} AND trim({raw}) NOT IN ({listed})",
+                f"{ok} AND {text} NOT IN ({listed})",
                 f"{_lit(name)} || {_shown(name, value)} || {_lit(' is not one of ' + ', '.join(col.allowed))}",
                 col.on_invalid,
             )
@@ -187,7 +221,7 @@ def _column_checks(name: str, col: Column, data_cut: date) -> list[tuple[str, st
         checks.append(
             (
                 "code_system",
-                f"{ok} AND NOT nhs_number_valid(trim({raw}))",
+                f"{ok} AND NOT nhs_number_valid({text})",
                 _lit(f"{name} fails the Modulus 11 check"),
                 col.on_invalid,
             )
@@ -200,7 +234,7 @@ def _column_checks(name: str, col: Column, data_cut: date) -> list[tuple[str, st
         checks.append(
             (
                 "code_system",
-                f"{ok} AND NOT regexp_full_match(trim({raw}), {_lit(pattern)})",
+                f"{ok} AND NOT regexp_full_match({text}, {_lit(pattern)})",
                 f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {label}')}",
                 col.on_invalid,
             )
@@ -240,34 +274,66 @@ def _rule_reason(rule: Rule) -> str:
     return " || ".join(pieces) or _lit(rule.name)
 
 
-def violations_sql(contract: Contract, source: str, data_cut: date) -> str:
-    """One query listing every failed check of every row of `source` (which has row_number)."""
-    selects = []
-    for name, col in contract.columns.items():
-        for check, failing, reason, severity in _column_checks(name, col, data_cut):
-            selects.append(
-                f"SELECT row_number, {_lit(name)} AS column_name, {_lit(check)} AS check_name, "
-                f"{reason} AS reason, {_lit(severity)} AS severity FROM {source} WHERE {failing}"
+def _columns(contract: Contract, raw_types: dict[str, str]) -> list[_Col]:
+    return [_Col(n, c, raw_types.get(n, "VARCHAR")) for n, c in contract.columns.items()]
+
+
+def typed_source_sql(contract: Contract, source: str, raw_types: dict[str, str]) -> str:
+    """Every row of `source` with each contract column typed (NULL where it does not parse)."""
+    cols = ", ".join(c.projection() for c in _columns(contract, raw_types))
+    return f"SELECT row_number, {cols} FROM {source}"
+
+
+def violations_sql(
+    contract: Contract, source: str, data_cut: date, raw_types: dict[str, str]
+) -> str:
+    """Every failed check of every row of `source` (which has row_number), in one scan.
+
+    Failing checks of a row are gathered into a list, and only failing rows build one, so the
+    cost on a clean feed is a single pass that evaluates the predicates."""
+    cases, failing = [], []
+    for c in _columns(contract, raw_types):
+        for check, predicate, reason, severity in _column_checks(c, data_cut):
+            failing.append(f"({predicate})")
+            cases.append(
+                f"CASE WHEN {predicate} THEN struct_pack(column_name := {_lit(c.name)}, "
+                f"check_name := {_lit(check)}, reason := {reason}, severity := {_lit(severity)}) END"
             )
-    typed = ", ".join(
-        f"TRY_CAST(CAST({_q(n)} AS VARCHAR) AS {SQL_TYPES[c.type]}) AS {_q(n)}"
-        for n, c in contract.columns.items()
-    )
     for rule in contract.rules:
-        selects.append(
-            f"SELECT row_number, NULL AS column_name, {_lit(rule.name)} AS check_name, "
-            f"{_rule_reason(rule)} AS reason, {_lit(rule.on_fail)} AS severity "
-            f"FROM (SELECT row_number, {typed} FROM {source}) WHERE NOT coalesce({rule.check}, true)"
+        predicate = f"NOT coalesce({rule.check}, true)"
+        failing.append(f"({predicate})")
+        cases.append(
+            f"CASE WHEN {predicate} THEN struct_pack(column_name := NULL::VARCHAR, "
+            f"check_name := {_lit(rule.name)}, reason := {_rule_reason(rule)}, "
+            f"severity := {_lit(rule.on_fail)}) END"
         )
+    per_row = (
+        f"SELECT row_number, list_filter([{', '.join(cases)}], lambda v: v IS NOT NULL) AS found "
+        f"FROM ({typed_source_sql(contract, source, raw_types)}) WHERE {' OR '.join(failing)}"
+    )
+    unnested = (
+        "SELECT row_number, v.column_name, v.check_name, v.reason, v.severity "
+        f"FROM ({per_row}) CROSS JOIN unnest(found) AS u(v)"
+    )
     key = ", ".join(f"CAST({_q(k)} AS VARCHAR)" for k in contract.key)
     key_name = ", ".join(contract.key)
-    selects.append(
-        f"SELECT row_number, {_lit(key_name)} AS column_name, 'unique_key' AS check_name, "
-        f"{_lit(f'duplicate {key_name}: same as row ')} || first_row AS reason, 'reject' AS severity "
-        f"FROM (SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row FROM {source}) "
-        f"WHERE row_number > first_row"
+    duplicates = (
+        (
+            f"SELECT s.row_number, {_lit(key_name)}, 'unique_key', "
+            f"{_lit(f'duplicate {key_name}: same as row ')} || d.first_row, 'reject' "
+            f"FROM {source} AS s JOIN (SELECT {key} AS k, min(row_number) AS first_row FROM {source} "
+            f"GROUP BY ALL HAVING count(*) > 1) AS d ON d.k = ({key}) "
+            "WHERE s.row_number > d.first_row"
+        )
+        if len(contract.key) == 1
+        else (
+            f"SELECT row_number, {_lit(key_name)}, 'unique_key', "
+            f"{_lit(f'duplicate {key_name}: same as row ')} || first_row, 'reject' "
+            f"FROM (SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row FROM {source}) "
+            "WHERE row_number > first_row"
+        )
     )
-    return "\nUNION ALL\n".join(selects)
+    return f"{unnested}\nUNION ALL\n{duplicates}"
 
 
 def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -277,34 +343,53 @@ def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> int:
-    """Load a feed file as-is (CSV as text) into `table` with its 1-based row_number.
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> int:
+    """Expose a feed file as `name`, every row with its 1-based row_number in the file.
 
-    Raises ContractError naming the file when it is not a readable file of its declared format."""
+    Parquet is read in place (a view); CSV is loaded as text so that a bad value becomes a
+    quarantined row rather than a failed load. Raises ContractError naming the file when it is not
+    a readable file of its declared format."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("csv", "parquet"):
         raise ContractError(f"{path}: unsupported format {fmt!r} (expected .csv or .parquet)")
-    reader = (
-        "read_csv(?, all_varchar = true, header = true, auto_detect = true)"
-        if fmt == "csv"
-        else "read_parquet(?)"
-    )
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {_q(table + '_load')} AS SELECT * FROM {reader}",
-            [str(path)],
-        )
+        if fmt == "parquet":
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS SELECT file_row_number + 1 AS row_number, "
+                f"* EXCLUDE (file_row_number) FROM read_parquet({_lit(path)}, file_row_number = true)"
+            )
+        else:
+            # Insertion order is preserved, so rowids follow the file; temporary tables number
+            # them from an offset, hence the subtraction of the first.
+            load = _q(name + "__load")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {load} AS SELECT * FROM read_csv(?, all_varchar = true, "
+                "header = true, auto_detect = true)",
+                [str(path)],
+            )
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT "
+                f"rowid - (SELECT min(rowid) FROM {load}) + 1 AS row_number, * FROM {load}"
+            )
+            con.execute(f"DROP TABLE {load}")
+        return con.execute(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0]
     except duckdb.Error as exc:
         detail = str(exc).splitlines()[0]
         raise ContractError(f"{path}: not a readable {fmt} file: {detail}") from exc
-    # Insertion order is preserved, so rowid is the position in the file.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_q(table)} AS "
-        f"SELECT rowid + 1 AS row_number, * FROM {_q(table + '_load')} ORDER BY rowid"
-    )
-    con.execute(f"DROP TABLE {_q(table + '_load')}")
-    return con.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
+
+
+def raw_types(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE {_q(name)}").fetchall()}
+
+
+def require_columns(contract: Contract, path: Path, types: dict[str, str]) -> None:
+    """Stop with the file and column named when a required column is absent."""
+    for name, col in contract.columns.items():
+        if name not in types and col.required:
+            raise ContractError(
+                f"{path}: missing required column '{name}' (contract {contract.feed} v{contract.version})"
+            )
 
 
 def check_feed(
@@ -312,23 +397,27 @@ def check_feed(
     contract: Contract,
     path: Path,
     data_cut: date,
-    table: str | None = None,
+    name: str | None = None,
 ) -> FeedCheck:
-    """Check one feed file; leaves `<table>` (raw with row_number) and `<table>_violations`."""
-    table = table or f"raw_{contract.feed}"
-    read = read_raw(con, path, table)
-    present = {r[0] for r in con.execute(f"DESCRIBE {_q(table)}").fetchall()}
-    for name, col in contract.columns.items():
-        if name not in present and col.required:
-            raise ContractError(
-                f"{path}: missing required column '{name}' (contract {contract.feed} v{contract.version})"
-            )
-        if name not in present:
-            con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} VARCHAR")
-    sql = violations_sql(contract, _q(table), data_cut)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(table + '_violations')} AS {sql}")
+    """Check one feed file; leaves views/tables `<name>` (rows with row_number) and
+    `<name>_violations` on the connection for the caller to stage from."""
+    name = name or f"raw_{contract.feed}"
+    read = read_raw(con, path, name)
+    types = raw_types(con, name)
+    require_columns(contract, path, types)
+    source = _q(name)
+    missing = [n for n in contract.columns if n not in types]
+    if missing:  # optional columns absent from the file read as NULL
+        nulls = ", ".join(f"NULL::VARCHAR AS {_q(n)}" for n in missing)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_q(name + '__full')} AS SELECT *, {nulls} FROM {source}"
+        )
+        source = _q(name + "__full")
+        types = raw_types(con, name + "__full")
+    sql = violations_sql(contract, source, data_cut, types)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name + '_violations')} AS {sql}")
     violations = con.sql(
-        f"SELECT row_number, column_name, check_name, reason, severity FROM {_q(table + '_violations')} "
+        f"SELECT row_number, column_name, check_name, reason, severity FROM {_q(name + '_violations')} "
         "ORDER BY row_number, check_name"
     ).pl()
     rejected = violations.filter(pl.col("severity") == "reject")["row_number"].n_unique()

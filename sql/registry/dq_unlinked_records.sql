@@ -1,0 +1,20 @@
+-- registry.dq_unlinked_records: accepted records that belong to no registered person, and why.
+CREATE OR REPLACE TABLE registry.dq_unlinked_records AS
+SELECT feed, source_row, unlinked_reason AS reason
+FROM registry.record_links
+WHERE link_method = 'unlinked'
+UNION ALL
+SELECT 'gp_events', source_row, 'NHS number not registered with any practice'
+FROM registry.gp_events WHERE person_id IS NULL
+UNION ALL
+SELECT 'gp_medications', source_row, 'NHS number not registered with any practice'
+FROM registry.gp_medications WHERE person_id IS NULL
+UNION ALL
+SELECT 'apc_spells', source_row, 'NHS number not registered with any practice'
+FROM registry.spells WHERE person_id IS NULL
+UNION ALL
+SELECT 'ecds_attendances', source_row, 'NHS number not registered with any practice'
+FROM registry.ae_attendances WHERE person_id IS NULL
+UNION ALL
+SELECT 'op_appointments', source_row, 'NHS number not registered with any practice'
+FROM registry.op_appointments WHERE person_id IS NULL;

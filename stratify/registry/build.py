@@ -1,0 +1,275 @@
+"""Build the cross-setting registry in one DuckDB file, atomically.
+
+Feeds are checked against their contracts, accepted rows are staged, quarantined rows are kept with
+their reasons, records are linked to people, and the registry and its data-quality report are made
+by the SQL models in sql/registry. Everything derived is replaced inside one transaction: a build
+that fails or is killed leaves the previous registry as it was. Operational tables (schema `ops`)
+are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from stratify import codelists, contracts
+from stratify.registry import linkage
+from stratify.registry.models import run_model
+
+SCHEMAS = ("staging", "ref", "registry", "meta", "ops")
+FEEDS = (
+    "patients",
+    "gp_events",
+    "gp_medications",
+    "apc_spells",
+    "ecds_attendances",
+    "op_appointments",
+    "community_contacts",
+    "mh_contacts",
+    "social_care_services",
+)
+REFERENCE = ("practices", "deprivation")
+# The registry models, in dependency order; each file makes the table it is named for.
+BEFORE_LINKAGE = ("registry/person", "registry/linkage_candidates")
+AFTER_LINKAGE = (
+    "registry/record_links",
+    "registry/gp_events",
+    "registry/gp_medications",
+    "registry/spells",
+    "registry/ae_attendances",
+    "registry/op_appointments",
+    "registry/community_contacts",
+    "registry/mh_contacts",
+    "registry/social_care_episodes",
+    "registry/events",
+    "registry/dq_feed_summary",
+    "registry/dq_quarantine_reasons",
+    "registry/dq_unlinked_records",
+    "registry/dq_latest_event_by_practice",
+    "registry/dq_unknown_codes",
+)
+
+
+class BuildError(Exception):
+    """The build could not start or finish; the previous registry is untouched."""
+
+
+@dataclass
+class Source:
+    name: str
+    contract: contracts.Contract
+    path: Path | None
+
+
+def _sources(feeds: Path, reference: Path) -> list[Source]:
+    feed_contracts = contracts.load_contracts()
+    ref_contracts = contracts.load_reference_contracts()
+    found = [Source(f, feed_contracts[f], contracts.feed_file(feeds, f)) for f in FEEDS]
+    found += [Source(r, ref_contracts[r], contracts.feed_file(reference, r)) for r in REFERENCE]
+    return found
+
+
+def build(
+    feeds: Path,
+    db: Path,
+    reference: Path | None = None,
+    data_cut: date | None = None,
+    link_config: linkage.LinkageConfig | None = None,
+    say=lambda _m: None,
+) -> dict:
+    """Build (or rebuild) the registry in `db` from the feed files in `feeds`; return the summary."""
+    feeds = Path(feeds)
+    if not feeds.is_dir():
+        raise BuildError(f"{feeds}: no such folder of feeds")
+    reference = Path(reference) if reference else feeds.parent / "reference"
+    data_cut = data_cut or contracts.data_cut_of(feeds)
+    link_config = link_config or linkage.LinkageConfig.load()
+    sources = _sources(feeds, reference)
+    for required in ("patients", "practices", "deprivation"):
+        src = next(s for s in sources if s.name == required)
+        if src.path is None:
+            where = reference if required in REFERENCE else feeds
+            raise BuildError(f"{where}: no {required}.parquet or {required}.csv (required)")
+    started = time.perf_counter()
+    con = contracts.connect(db)
+    try:
+        # Read every file and check its columns before anything in the database changes.
+        for src in sources:
+            if src.path is not None:
+                rows = contracts.read_raw(con, src.path, f"raw_{src.name}")
+                types = contracts.raw_types(con, f"raw_{src.name}")
+                contracts.require_columns(src.contract, src.path, types)
+                say(f"read {src.path.name}: {rows:,} rows")
+            else:
+                say(f"{src.name}: no file in {feeds}; staged empty")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            summary = _build_in_transaction(con, sources, feeds, data_cut, link_config, say)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    say(f"registry committed to {db} in {summary['seconds']}s")
+    return summary
+
+
+def _build_in_transaction(con, sources, feeds, data_cut, link_config, say) -> dict:
+    build_id = str(uuid.uuid4())
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    loads, quarantine = [], []
+    for src in sources:
+        t = time.perf_counter()
+        load, bad = _stage(con, src, data_cut)
+        loads.append(load)
+        quarantine.append(bad)
+        say(
+            f"staged {src.name}: read {load['rows_read']:,} = accepted {load['rows_accepted']:,} "
+            f"+ quarantined {load['rows_quarantined']:,} ({time.perf_counter() - t:.1f}s)"
+        )
+    _write(con, "staging.quarantine", pl.concat(quarantine))
+    _write(con, "staging.feed_loads", pl.DataFrame([row for row in loads if row["feed"] in FEEDS]))
+    _write(con, "ref.codelists", _codelists())
+    _write(
+        con,
+        "registry.build_info",
+        pl.DataFrame(
+            {
+                "build_id": [build_id],
+                "data_cut": [data_cut],
+                "built_at": [datetime.now().replace(microsecond=0)],
+                "feeds": [str(feeds)],
+                "codelists_version": [codelists.manifest()["version"]],
+                "linkage_version": [link_config.version],
+            }
+        ),
+    )
+    for model in BEFORE_LINKAGE:
+        run_model(con, model)
+    t = time.perf_counter()
+    links = linkage.link(con, link_config, say)
+    _write(con, "registry.probabilistic_links", links)
+    say(f"linkage done ({time.perf_counter() - t:.1f}s)")
+    for model in AFTER_LINKAGE:
+        run_model(con, model)
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.builds (build_id VARCHAR, built_at TIMESTAMP, "
+        "data_cut DATE, feeds VARCHAR, summary JSON)"
+    )
+    summary = report(con)
+    con.execute(
+        "INSERT INTO meta.builds SELECT build_id, built_at, data_cut, feeds, ? FROM registry.build_info",
+        [json.dumps(summary, default=str)],
+    )
+    return summary
+
+
+def _stage(con, src: Source, data_cut: date) -> tuple[dict, pl.DataFrame]:
+    """Typed accepted rows into staging.<feed> (ref.<name> for reference data); reasons kept."""
+    target = f"ref.{src.name}" if src.name in REFERENCE else f"staging.{src.name}"
+    columns = ", ".join(
+        f'NULL::{contracts.SQL_TYPES[c.type]} AS "{n}"' for n, c in src.contract.columns.items()
+    )
+    if src.path is None:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {target} AS SELECT NULL::BIGINT AS source_row, {columns} LIMIT 0"
+        )
+        empty = {"feed": src.name, "file": None, "contract_version": src.contract.version}
+        return {
+            **empty,
+            "rows_read": 0,
+            "rows_accepted": 0,
+            "rows_quarantined": 0,
+            "rows_flagged": 0,
+        }, _no_rows()
+    raw = f"raw_{src.name}"
+    check = contracts.check_feed(con, src.contract, src.path, data_cut, name=raw)
+    typed = contracts.typed_source_sql(src.contract, f'"{raw}"', contracts.raw_types(con, raw))
+    kept = ", ".join(f't."{n}"' for n in src.contract.columns)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {target} AS SELECT t.row_number AS source_row, {kept} "
+        f'FROM ({typed}) AS t WHERE NOT EXISTS (SELECT 1 FROM "{raw}_violations" AS v '
+        f"WHERE v.row_number = t.row_number AND v.severity = 'reject') ORDER BY t.row_number"
+    )
+    bad = check.violations.rename({"row_number": "source_row"}).with_columns(
+        feed=pl.lit(src.name), file=pl.lit(str(src.path))
+    )
+    flagged = bad.filter(pl.col("severity") == "flag")["source_row"].n_unique()
+    return {
+        "feed": src.name,
+        "file": str(src.path),
+        "contract_version": check.contract_version,
+        "rows_read": check.read,
+        "rows_accepted": check.accepted,
+        "rows_quarantined": check.rejected,
+        "rows_flagged": flagged,
+    }, bad.select("feed", "file", "source_row", "column_name", "check_name", "reason", "severity")
+
+
+def _no_rows() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "feed": pl.String, "file": pl.String, "source_row": pl.Int64, "column_name": pl.String,
+            "check_name": pl.String, "reason": pl.String, "severity": pl.String,
+        }
+    )  # fmt: skip
+
+
+def _codelists() -> pl.DataFrame:
+    frames = []
+    for name in codelists.names():
+        cl = codelists.load(name)
+        frames.append(
+            cl.codes.select("code", "term").with_columns(
+                list=pl.lit(name), system=pl.lit(cl.system), version=pl.lit(cl.version)
+            )
+        )
+    return pl.concat(frames).select("list", "version", "system", "code", "term")
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    con.register("__frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM __frame")
+    con.unregister("__frame")
+
+
+def report(con: duckdb.DuckDBPyConnection) -> dict:
+    """The data-quality report as stored in the database, as one JSON-able object."""
+
+    def rows(sql: str) -> list[dict]:
+        return con.sql(sql).pl().to_dicts()
+
+    feeds = rows("SELECT * EXCLUDE (file) FROM registry.dq_feed_summary")
+    return {
+        "build_id": con.execute("SELECT build_id FROM registry.build_info").fetchall()[0][0],
+        "data_cut": con.execute("SELECT data_cut FROM registry.build_info")
+        .fetchall()[0][0]
+        .isoformat(),
+        "people": con.execute("SELECT count(*) FROM registry.person").fetchall()[0][0],
+        "feeds": {f.pop("feed"): f for f in feeds},
+        "quarantine_reasons": rows(
+            "SELECT feed, check_name, column_name, rows FROM registry.dq_quarantine_reasons "
+            "WHERE severity = 'reject'"
+        ),
+        "unlinked_reasons": rows(
+            "SELECT feed, reason, count(*) AS rows FROM registry.dq_unlinked_records GROUP BY ALL ORDER BY ALL"
+        ),
+        "late_or_missing_feeds": rows(
+            "SELECT practice_code, feed, latest_event_date, days_before_cut, status "
+            "FROM registry.dq_latest_event_by_practice WHERE status <> 'current'"
+        ),
+        "unknown_codes": rows(
+            "SELECT feed, code_system, count(*) AS codes, CAST(sum(rows) AS BIGINT) AS rows "
+            "FROM registry.dq_unknown_codes GROUP BY ALL ORDER BY ALL"
+        ),
+    }

@@ -1,0 +1,21 @@
+"""Run the SQL models in sql/: one file per table, named for the table it makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def model_sql(model: str) -> str:
+    path = SQL_DIR / f"{model}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL model {path}")
+    return path.read_text()
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = None) -> None:
+    """Execute one model file; `params` fill its $named parameters."""
+    con.execute(model_sql(model), params or {})
