@@ -7,6 +7,7 @@ executed as SQL). Every input row gets its 1-based row number in the file; nothi
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from dataclasses import dataclass
@@ -140,6 +141,7 @@ class FeedCheck:
     accepted: int
     rejected: int
     violations: pl.DataFrame  # row_number, column, check, reason, severity
+    source: str = ""  # the relation holding every row with every contract column
 
 
 def _q(identifier: str) -> str:
@@ -344,39 +346,75 @@ def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> int:
-    """Expose a feed file as `name`, every row with its 1-based row_number in the file.
+    """Expose a feed file as `name`, every row with its 1-based row_number in the file, and list
+    rows that could not be parsed at all in `<name>__malformed`; return the number of rows.
 
-    Parquet is read in place (a view); CSV is loaded as text so that a bad value becomes a
-    quarantined row rather than a failed load. Raises ContractError naming the file when it is not
-    a readable file of its declared format."""
+    Parquet is read in place (a view). CSV is read as text against its own header, so that a bad
+    value becomes a quarantined row rather than a failed load, and a row with too many or too few
+    fields is quarantined too. Raises ContractError naming the file when it is not a readable file
+    of its declared format."""
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("csv", "parquet"):
         raise ContractError(f"{path}: unsupported format {fmt!r} (expected .csv or .parquet)")
+    malformed = _q(name + "__malformed")
     try:
         if fmt == "parquet":
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS SELECT file_row_number + 1 AS row_number, "
                 f"* EXCLUDE (file_row_number) FROM read_parquet({_lit(path)}, file_row_number = true)"
             )
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {malformed} (row_number BIGINT, reason VARCHAR)"
+            )
         else:
-            # Insertion order is preserved, so rowids follow the file; temporary tables number
-            # them from an offset, hence the subtraction of the first.
-            load = _q(name + "__load")
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {load} AS SELECT * FROM read_csv(?, all_varchar = true, "
-                "header = true, auto_detect = true)",
-                [str(path)],
-            )
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT "
-                f"rowid - (SELECT min(rowid) FROM {load}) + 1 AS row_number, * FROM {load}"
-            )
-            con.execute(f"DROP TABLE {load}")
-        return con.execute(f"SELECT count(*) FROM {_q(name)}").fetchall()[0][0]
+            _read_csv(con, path, name)
+        rows = con.execute(
+            f"SELECT (SELECT count(*) FROM {_q(name)}) + (SELECT count(*) FROM {malformed})"
+        ).fetchall()[0][0]
     except duckdb.Error as exc:
         detail = str(exc).splitlines()[0]
         raise ContractError(f"{path}: not a readable {fmt} file: {detail}") from exc
+    return rows
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContractError(f"{path}: not a readable csv file: {exc}") from exc
+    if not header:
+        raise ContractError(f"{path}: not a readable csv file: it is empty (no header row)")
+    if len(set(header)) != len(header):
+        raise ContractError(f"{path}: not a readable csv file: repeated column names in the header")
+    columns = "{" + ", ".join(f"{_lit(h)}: 'VARCHAR'" for h in header) + "}"
+    load, rejects = _q(name + "__load"), name + "__rejects"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {load} AS SELECT * FROM read_csv(?, header = true, "
+        f"delim = ',', quote = '\"', escape = '\"', auto_detect = false, columns = {columns}, "
+        f"store_rejects = true, rejects_table = {_lit(rejects)}, rejects_scan = {_lit(rejects + '_scan')})",
+        [str(path)],
+    )
+    # Rejected lines (the header is line 1) become quarantined rows with the parser's reason.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(name + '__malformed')} AS "
+        f"SELECT CAST(line - 1 AS BIGINT) AS row_number, 'row cannot be read: ' || lower(CAST(any_value(error_type) "
+        f"AS VARCHAR)) || ' (' || any_value(error_message) || ')' AS reason "
+        f"FROM {_q(rejects)} GROUP BY line ORDER BY line"
+    )
+    # Rowids follow the file (insertion order is preserved) from an offset; a kept row's place in
+    # the file is its position plus the number of rejected rows before it.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS "
+        f"SELECT a.k + coalesce(j.i, 0) AS row_number, a.* EXCLUDE (k) "
+        f"FROM (SELECT rowid - (SELECT min(rowid) FROM {load}) + 1 AS k, * FROM {load}) AS a "
+        f"ASOF LEFT JOIN (SELECT t, max(i) AS i FROM (SELECT row_number - row_number() OVER "
+        f"(ORDER BY row_number) AS t, row_number() OVER (ORDER BY row_number) AS i "
+        f"FROM {_q(name + '__malformed')}) GROUP BY t) AS j "
+        f"ON a.k > j.t ORDER BY row_number"
+    )
+    con.execute(f"DROP TABLE {load}")
 
 
 def raw_types(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
@@ -399,10 +437,19 @@ def check_feed(
     data_cut: date,
     name: str | None = None,
 ) -> FeedCheck:
-    """Check one feed file; leaves views/tables `<name>` (rows with row_number) and
-    `<name>_violations` on the connection for the caller to stage from."""
+    """Read one feed file and check it (see check_loaded)."""
     name = name or f"raw_{contract.feed}"
-    read = read_raw(con, path, name)
+    read_raw(con, path, name)
+    return check_loaded(con, contract, path, data_cut, name)
+
+
+def check_loaded(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, data_cut: date, name: str
+) -> FeedCheck:
+    """Check a feed already exposed as `name` by read_raw; leaves `<name>_violations`."""
+    read = con.execute(
+        f"SELECT (SELECT count(*) FROM {_q(name)}) + (SELECT count(*) FROM {_q(name + '__malformed')})"
+    ).fetchall()[0][0]
     types = raw_types(con, name)
     require_columns(contract, path, types)
     source = _q(name)
@@ -415,14 +462,27 @@ def check_feed(
         source = _q(name + "__full")
         types = raw_types(con, name + "__full")
     sql = violations_sql(contract, source, data_cut, types)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(name + '_violations')} AS {sql}")
+    malformed = (
+        "SELECT row_number, NULL::VARCHAR, 'malformed_row', reason, 'reject' "
+        f"FROM {_q(name + '__malformed')}"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_q(name + '_violations')} AS {sql} UNION ALL {malformed}"
+    )
     violations = con.sql(
         f"SELECT row_number, column_name, check_name, reason, severity FROM {_q(name + '_violations')} "
         "ORDER BY row_number, check_name"
     ).pl()
     rejected = violations.filter(pl.col("severity") == "reject")["row_number"].n_unique()
     return FeedCheck(
-        contract.feed, Path(path), contract.version, read, read - rejected, rejected, violations
+        contract.feed,
+        Path(path),
+        contract.version,
+        read,
+        read - rejected,
+        rejected,
+        violations,
+        source.strip('"'),
     )
 
 

@@ -23,3 +23,13 @@ def small_population(tmp_path_factory) -> tuple[Path, dict]:
 def small_population_csv(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("small_csv")
     return out, synthesise(SMALL, out, "csv")
+
+
+@pytest.fixture(scope="session")
+def built_registry(small_population, tmp_path_factory) -> tuple[Path, dict]:
+    """The small population built into a registry once per session (read-only use in tests)."""
+    from stratify.registry.build import build
+
+    folder, _ = small_population
+    db = tmp_path_factory.mktemp("registry") / "stratify.duckdb"
+    return db, build(folder / "feeds", db)

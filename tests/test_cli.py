@@ -93,3 +93,51 @@ def test_no_identifiable_field_reaches_the_terminal(tmp_path):
     for column in ("nhs_number", "family_name", "postcode"):
         for value in patients[column].head(50).to_list():
             assert value not in printed, column
+
+
+def test_build_prints_a_reconciled_report_and_evaluate_linkage_scores_it(tmp_path):
+    out, db = tmp_path / "pop", tmp_path / "stratify.duckdb"
+    assert _run("synth", "--patients", "1500", "--out", str(out), "--min-practice", "500",
+                "--max-practice", "800", "--quiet").returncode == 0  # fmt: skip
+    built = _run("build", "--feeds", str(out / "feeds"), "--db", str(db), "--json")
+    assert built.returncode == 0, built.stderr
+    report = json.loads(built.stdout)
+    for feed in report["feeds"].values():
+        assert feed["rows_read"] == feed["rows_accepted"] + feed["rows_quarantined"]
+    assert "linkage:" in built.stderr
+    scored = _run(
+        "evaluate-linkage", "--db", str(db), "--truth", str(out / "ground_truth"), "--json"
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads(scored.stdout)["all"]["precision"] >= 0.99
+
+
+def test_build_without_a_feeds_folder_fails_in_one_line(tmp_path):
+    done = _run("build", "--feeds", str(tmp_path / "nowhere"), "--db", str(tmp_path / "x.duckdb"))
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0
+    assert "no such folder of feeds" in done.stderr
+
+
+def test_a_malformed_csv_row_is_quarantined_with_its_row_number_and_the_build_goes_on(tmp_path):
+    out, db = tmp_path / "pop", tmp_path / "stratify.duckdb"
+    assert _run("synth", "--patients", "600", "--out", str(out), "--min-practice", "200",
+                "--max-practice", "400", "--format", "csv", "--quiet").returncode == 0  # fmt: skip
+    path = out / "feeds" / "apc_spells.csv"
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5] + ",an,extra,field"  # data row 5
+    path.write_text("\n".join(lines) + "\n")
+    done = _run("build", "--feeds", str(out / "feeds"), "--db", str(db), "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    spells = json.loads(done.stdout)["feeds"]["apc_spells"]
+    assert spells["rows_read"] == len(lines) - 1
+    assert spells["rows_read"] == spells["rows_accepted"] + spells["rows_quarantined"]
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    reasons = con.execute(
+        "SELECT reason FROM staging.quarantine WHERE feed = 'apc_spells' AND source_row = 5"
+    ).fetchall()
+    con.close()
+    assert len(reasons) == 1
+    assert reasons[0][0].startswith("row cannot be read: too many columns")

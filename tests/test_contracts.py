@@ -145,3 +145,18 @@ def test_every_shipped_contract_loads_and_has_a_version():
     loaded = {**contracts.load_contracts(), **contracts.load_reference_contracts()}
     assert len(loaded) == 11
     assert all(c.version for c in loaded.values())
+
+
+def test_a_row_with_too_many_or_too_few_fields_is_quarantined_and_later_rows_keep_their_numbers(
+    tmp_path,
+):
+    path = _write_csv(tmp_path / "apc_spells.csv", [GOOD_SPELL, dict(GOOD_SPELL, spell_id="2")])
+    lines = path.read_text().splitlines()
+    text = "\n".join(
+        [lines[0], lines[1], lines[1].replace("1,", "9,", 1) + ",extra", "3,too,few", lines[2]]
+    )
+    path.write_text(text + "\n")
+    result = _check(path)
+    assert (result.read, result.accepted, result.rejected) == (4, 2, 2)
+    bad = result.violations.filter(pl.col("check_name") == "malformed_row")["row_number"].to_list()
+    assert bad == [2, 3]

@@ -82,6 +82,7 @@ def build(
     reference: Path | None = None,
     data_cut: date | None = None,
     link_config: linkage.LinkageConfig | None = None,
+    memory_limit: str = "5GB",
     say=lambda _m: None,
 ) -> dict:
     """Build (or rebuild) the registry in `db` from the feed files in `feeds`; return the summary."""
@@ -99,6 +100,7 @@ def build(
             raise BuildError(f"{where}: no {required}.parquet or {required}.csv (required)")
     started = time.perf_counter()
     con = contracts.connect(db)
+    con.execute(f"SET memory_limit = '{memory_limit}'")
     try:
         # Read every file and check its columns before anything in the database changes.
         for src in sources:
@@ -193,8 +195,10 @@ def _stage(con, src: Source, data_cut: date) -> tuple[dict, pl.DataFrame]:
             "rows_flagged": 0,
         }, _no_rows()
     raw = f"raw_{src.name}"
-    check = contracts.check_feed(con, src.contract, src.path, data_cut, name=raw)
-    typed = contracts.typed_source_sql(src.contract, f'"{raw}"', contracts.raw_types(con, raw))
+    check = contracts.check_loaded(con, src.contract, src.path, data_cut, raw)
+    typed = contracts.typed_source_sql(
+        src.contract, f'"{check.source}"', contracts.raw_types(con, check.source)
+    )
     kept = ", ".join(f't."{n}"' for n in src.contract.columns)
     con.execute(
         f"CREATE OR REPLACE TABLE {target} AS SELECT t.row_number AS source_row, {kept} "

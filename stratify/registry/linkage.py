@@ -85,7 +85,7 @@ def link(con: duckdb.DuckDBPyConnection, cfg: LinkageConfig, say=lambda _m: None
         return pl.DataFrame(schema=LINKS_SCHEMA)
     say(f"linkage: {records.num_rows:,} distinct identities against {people.num_rows:,} people")
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db = DuckDBAPI(duckdb.connect())
+    db = DuckDBAPI(duckdb.connect(config={"memory_limit": "2GB"}))
     left = db.register(people, table_name="registered_people")
     right = db.register(records, table_name="records_to_link")
     linker = Linker([left, right], _settings(cfg, people.num_rows), log_level=logging.ERROR)
@@ -110,6 +110,9 @@ def best_matches(scored: pl.DataFrame, cfg: LinkageConfig) -> pl.DataFrame:
     """Per identity: the top candidate, accepted only above the threshold and clear of the next."""
     if scored.is_empty():
         return pl.DataFrame(schema=LINKS_SCHEMA)
+    # Splink's EM sums in parallel, so probabilities wobble in the 15th decimal between runs;
+    # rounding keeps rebuilds identical.
+    scored = scored.with_columns(pl.col("match_probability").round(6))
     ranked = scored.sort(["record", "match_probability", "person"], descending=[False, True, False])
     top = ranked.group_by("record", maintain_order=True).agg(
         person_id=pl.col("person").first().cast(pl.Int64),
