@@ -182,6 +182,96 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
     return result
 
 
+def _open(db: str):
+    import duckdb
+
+    if not Path(db).exists():
+        raise CommandError(f"{db}: no such database; run stratify build first")
+    return duckdb.connect(db)
+
+
+def cmd_train(args: argparse.Namespace) -> dict:
+    from stratify.models import card
+    from stratify.models.train import TrainError, latest, train
+
+    con = _open(args.db)
+    try:
+        summary = train(con, index_date=args.index_date, say=_progress(args))
+        html_path = Path(args.card)
+        html_path.write_text(card.render_html(latest(con)))
+    except TrainError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    summary["card_html"] = str(html_path)
+    if not args.json:
+        print(
+            f"Model {summary['model_id'][:8]} trained on {summary['people']:,} people at "
+            f"{summary['index_date']} (outcome rate {summary['outcome_rate']:.1%}), "
+            f"{summary['trees']} trees, {summary['calibration']} calibration."
+        )
+        for name, m in summary["test"].items():
+            print(
+                f"  {name:<18} AUROC {m['auroc']:.3f} ({m['auroc_low']:.3f}-{m['auroc_high']:.3f})  "
+                f"Brier {m['brier']:.4f}  slope {m['calibration_slope']:.2f}  O/E "
+                f"{m['observed_over_expected']:.2f}  PPV top 5% {m['ppv_top_5pct']:.1%}"
+            )
+        for w in summary["warnings"]:
+            print(f"  warning: {w}")
+        print(f"Model card: {html_path}")
+    return summary
+
+
+def cmd_score(args: argparse.Namespace) -> dict:
+    from stratify.models.score import score
+    from stratify.models.train import TrainError
+
+    con = _open(args.db)
+    try:
+        summary = score(
+            con, index_date=args.index_date, all_reasons=args.all_reasons, say=_progress(args)
+        )
+    except TrainError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    if not args.json:
+        tiers = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in summary["tiers"].items())
+        print(
+            f"Scored {summary['people']:,} people on {summary['index_date']}: {tiers}; "
+            f"frail {summary['frail']:,}, diabetic {summary['diabetic']:,}."
+        )
+    return summary
+
+
+def cmd_evaluate_model(args: argparse.Namespace) -> dict:
+    from stratify.models.evaluate_model import evaluate
+
+    if not Path(args.db).exists():
+        raise CommandError(f"{args.db}: no such database; run stratify build first")
+    result = evaluate(Path(args.db), Path(args.truth))
+    if not args.json:
+        m = result["model"]
+        print(
+            f"Scores of {result['index_date']} against the following 12 months ({result['people']:,} "
+            f"people, outcome rate {result['outcome_rate']:.1%}):"
+        )
+        print(
+            f"  LightGBM AUROC {m['auroc']:.3f} ({m['auroc_low']:.3f}-{m['auroc_high']:.3f}); oracle "
+            f"{result['oracle_auroc']:.3f}; gap {result['gap_to_oracle']:.3f}"
+        )
+        print(
+            f"  calibration slope {m['calibration_slope']:.2f}, intercept {m['calibration_intercept']:+.2f}, "
+            f"observed/expected {m['observed_over_expected']:.3f}"
+        )
+        for q, r in result["observed_over_expected_by_deprivation_quintile"].items():
+            print(
+                f"  deprivation quintile {q}: observed/expected {r['observed_over_expected']:.3f} "
+                f"({r['events']:,} events)"
+            )
+    return result
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +319,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument("--truth", default="synthetic/ground_truth")
     p.set_defaults(run=cmd_evaluate_linkage)
+
+    p = command("train", "train the emergency-admission model and baselines; write the model card")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument(
+        "--index-date",
+        type=date.fromisoformat,
+        default=None,
+        help="default: 12 months before the day after the data cut",
+    )
+    p.add_argument("--card", default="model_card.html", help="where to write the HTML model card")
+    p.set_defaults(run=cmd_train)
+
+    p = command("score", "score every living registered patient: risk, tier, cohorts, reasons")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument(
+        "--index-date",
+        type=date.fromisoformat,
+        default=None,
+        help="default: the day after the data cut",
+    )
+    p.add_argument(
+        "--all-reasons",
+        action="store_true",
+        help="reasons for everyone, not only the top three tiers and the cohorts",
+    )
+    p.set_defaults(run=cmd_score)
+
+    p = command(
+        "evaluate-model", "the data-cut scores against the following 12 months (ground truth)"
+    )
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--truth", default="synthetic/ground_truth")
+    p.set_defaults(run=cmd_evaluate_model)
     return parser
 
 
@@ -240,9 +363,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stratify {args.command}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the contract and file errors already name file, row and column
+        import duckdb
+
         from stratify.contracts import ContractError
 
-        if isinstance(exc, ContractError | OSError | ValueError):
+        if isinstance(exc, ContractError | OSError | ValueError | duckdb.Error):
             print(f"stratify {args.command}: {exc}", file=sys.stderr)
             return 1
         raise

@@ -170,25 +170,34 @@ class _Col:
         return SQL_TYPES[self.spec.type]
 
     @property
+    def passthrough(self) -> bool:
+        """Already of its type as read (typed Parquet), so used as it is."""
+        return self.raw_type == self.target and self.target != "VARCHAR"
+
+    @property
     def needs_cast(self) -> bool:
         return self.raw_type != self.target
 
     @property
     def raw(self) -> str:
-        """Text as read (a separate column only where a cast is needed)."""
-        return _q("__raw_" + self.name) if self.needs_cast else f"CAST({_q(self.name)} AS VARCHAR)"
+        """Text as read (kept beside the typed value unless the column passes through)."""
+        return f"CAST({_q(self.name)} AS VARCHAR)" if self.passthrough else _q("__raw_" + self.name)
 
     @property
     def present(self) -> str:
         if self.raw_type == "VARCHAR":
             return f"({self.raw} IS NOT NULL AND trim({self.raw}) <> '')"
-        return f"({_q(self.name)} IS NOT NULL)"
+        return f"({self.raw} IS NOT NULL)"
 
     def projection(self) -> str:
-        if not self.needs_cast:
+        """Typed value under the column's own name: text trimmed, empty text NULL, so that what is
+        checked is exactly what is staged."""
+        if self.passthrough:
             return _q(self.name)
-        raw = f"CAST({_q(self.name)} AS VARCHAR)"
-        return f"{raw} AS {self.raw}, TRY_CAST({raw} AS {self.target}) AS {_q(self.name)}"
+        text = f"CAST({_q(self.name)} AS VARCHAR)"
+        clean = f"NULLIF(trim({text}), '')"
+        typed = clean if self.target == "VARCHAR" else f"TRY_CAST({clean} AS {self.target})"
+        return f"{text} AS {self.raw}, {typed} AS {_q(self.name)}"
 
 
 def _column_checks(c: _Col, data_cut: date) -> list[tuple[str, str, str, str]]:
@@ -317,23 +326,16 @@ def violations_sql(
         "SELECT row_number, v.column_name, v.check_name, v.reason, v.severity "
         f"FROM ({per_row}) CROSS JOIN unnest(found) AS u(v)"
     )
-    key = ", ".join(f"CAST({_q(k)} AS VARCHAR)" for k in contract.key)
+    keys = [_q(k) for k in contract.key]
     key_name = ", ".join(contract.key)
+    typed = typed_source_sql(contract, source, raw_types)
+    on = " AND ".join(f"s.{k} = d.{k}" for k in keys)
     duplicates = (
-        (
-            f"SELECT s.row_number, {_lit(key_name)}, 'unique_key', "
-            f"{_lit(f'duplicate {key_name}: same as row ')} || d.first_row, 'reject' "
-            f"FROM {source} AS s JOIN (SELECT {key} AS k, min(row_number) AS first_row FROM {source} "
-            f"GROUP BY ALL HAVING count(*) > 1) AS d ON d.k = ({key}) "
-            "WHERE s.row_number > d.first_row"
-        )
-        if len(contract.key) == 1
-        else (
-            f"SELECT row_number, {_lit(key_name)}, 'unique_key', "
-            f"{_lit(f'duplicate {key_name}: same as row ')} || first_row, 'reject' "
-            f"FROM (SELECT row_number, min(row_number) OVER (PARTITION BY {key}) AS first_row FROM {source}) "
-            "WHERE row_number > first_row"
-        )
+        f"SELECT s.row_number, {_lit(key_name)}, 'unique_key', "
+        f"{_lit(f'duplicate {key_name}: same as row ')} || d.first_row, 'reject' "
+        f"FROM ({typed}) AS s JOIN (SELECT {', '.join(keys)}, min(row_number) AS first_row "
+        f"FROM ({typed}) GROUP BY ALL HAVING count(*) > 1) AS d ON {on} "
+        "WHERE s.row_number > d.first_row"
     )
     return f"{unnested}\nUNION ALL\n{duplicates}"
 
@@ -380,10 +382,11 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> int:
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            header = next(csv.reader(handle), None)
+        with open(path, "rb") as handle:
+            first = handle.readline().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path}: not a readable csv file: {exc}") from exc
+        raise ContractError(f"{path}: not a readable csv file: the header row: {exc}") from exc
+    header = next(csv.reader([first]), None)
     if not header:
         raise ContractError(f"{path}: not a readable csv file: it is empty (no header row)")
     if len(set(header)) != len(header):
@@ -415,6 +418,23 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
         f"ON a.k > j.t ORDER BY row_number"
     )
     con.execute(f"DROP TABLE {load}")
+    _same_rows_as_lines(con, path, name)
+
+
+def _same_rows_as_lines(con: duckdb.DuckDBPyConnection, path: Path, name: str) -> None:
+    """Every non-blank line after the header must be one row: a quote left open would otherwise
+    fold the rest of the file into one row, and those rows would vanish from the counts."""
+    with open(path, "rb") as handle:
+        lines = sum(1 for line in handle if line.strip()) - 1
+    rows = con.execute(
+        f"SELECT (SELECT count(*) FROM {_q(name)}) + (SELECT count(*) FROM {_q(name + '__malformed')})"
+    ).fetchall()[0][0]
+    if rows != lines:
+        last = con.execute(f"SELECT max(row_number) FROM {_q(name)}").fetchall()[0][0]
+        raise ContractError(
+            f"{path}: not a readable csv file: {lines:,} lines but {rows:,} rows; a quoted value "
+            f"runs over a line break (an unclosed quote?) after row {last or 0}"
+        )
 
 
 def raw_types(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
@@ -499,5 +519,8 @@ def data_cut_of(folder: Path) -> date:
     """The extract's data cut from manifest.json beside the feeds, else today."""
     manifest = Path(folder) / "manifest.json"
     if manifest.exists():
-        return date.fromisoformat(json.loads(manifest.read_text())["data_cut"])
+        try:
+            return date.fromisoformat(json.loads(manifest.read_text())["data_cut"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ContractError(f"{manifest}: no valid data_cut (YYYY-MM-DD): {exc}") from exc
     return date.today()

@@ -18,9 +18,9 @@ normalised AS (
     SELECT
         *,
         nhs_number_valid(nhs_number) AS nhs_number_valid,
-        upper(trim(given_name)) AS given_key,
-        upper(trim(family_name)) AS family_key,
-        regexp_replace(upper(replace(postcode, ' ', '')), '^(.+)(...)$', '\1 \2') AS postcode_key
+        name_key(given_name) AS given_key,
+        name_key(family_name) AS family_key,
+        postcode_key(postcode) AS postcode_key
     FROM records
 )
 SELECT

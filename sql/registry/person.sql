@@ -1,8 +1,24 @@
 -- registry.person: one row per person registered with a practice (GP registration is the spine).
--- person_id is a pseudonym: dense, deterministic for the same feeds, never shown to commissioners.
+-- person_id is a pseudonym kept in meta.person_keys: stable across rebuilds (a person keeps it
+-- while their NHS number stays), given to newcomers in an order salted per database, so it
+-- cannot be worked back from NHS numbers. Never shown to commissioners.
+CREATE TABLE IF NOT EXISTS meta.settings (name VARCHAR PRIMARY KEY, value VARCHAR);
+INSERT INTO meta.settings
+SELECT 'person_key_salt', md5(CAST(uuid() AS VARCHAR))
+WHERE NOT EXISTS (SELECT 1 FROM meta.settings WHERE name = 'person_key_salt');
+CREATE TABLE IF NOT EXISTS meta.person_keys (nhs_number VARCHAR PRIMARY KEY, person_id BIGINT UNIQUE);
+INSERT INTO meta.person_keys
+SELECT
+    p.nhs_number,
+    (SELECT coalesce(max(person_id), 0) FROM meta.person_keys)
+        + row_number() OVER (ORDER BY md5(p.nhs_number || s.value)) AS person_id
+FROM staging.patients AS p
+CROSS JOIN (SELECT value FROM meta.settings WHERE name = 'person_key_salt') AS s
+WHERE p.nhs_number NOT IN (SELECT nhs_number FROM meta.person_keys);
+
 CREATE OR REPLACE TABLE registry.person AS
 SELECT
-    row_number() OVER (ORDER BY p.nhs_number) AS person_id,
+    k.person_id,
     p.nhs_number,
     p.given_name,
     p.family_name,
@@ -30,5 +46,6 @@ SELECT
     p.date_of_death,
     p.source_row
 FROM staging.patients AS p
+JOIN meta.person_keys AS k USING (nhs_number)
 LEFT JOIN ref.deprivation AS d USING (lsoa_code)
 LEFT JOIN ref.practices AS pr USING (practice_code);

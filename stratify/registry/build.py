@@ -99,7 +99,10 @@ def build(
             where = reference if required in REFERENCE else feeds
             raise BuildError(f"{where}: no {required}.parquet or {required}.csv (required)")
     started = time.perf_counter()
-    con = contracts.connect(db)
+    try:
+        con = contracts.connect(db)
+    except duckdb.Error as exc:
+        raise BuildError(f"{db}: cannot open the database: {str(exc).splitlines()[0]}") from exc
     con.execute(f"SET memory_limit = '{memory_limit}'")
     try:
         # Read every file and check its columns before anything in the database changes.
@@ -142,6 +145,7 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, say) -> di
     _write(con, "staging.quarantine", pl.concat(quarantine))
     _write(con, "staging.feed_loads", pl.DataFrame([row for row in loads if row["feed"] in FEEDS]))
     _write(con, "ref.codelists", _codelists())
+    _write(con, "ref.efi_deficits", pl.read_csv(codelists.CODELIST_DIR / "efi_deficits.csv"))
     _write(
         con,
         "registry.build_info",

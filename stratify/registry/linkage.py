@@ -69,9 +69,8 @@ def link(con: duckdb.DuckDBPyConnection, cfg: LinkageConfig, say=lambda _m: None
     from splink import DuckDBAPI, Linker, block_on
 
     people = con.sql(
-        "SELECT CAST(person_id AS VARCHAR) AS unique_id, upper(trim(given_name)) AS given_key, "
-        "upper(trim(family_name)) AS family_key, date_of_birth, sex, "
-        "regexp_replace(upper(replace(postcode, ' ', '')), '^(.+)(...)$', '\\1 \\2') AS postcode_key "
+        "SELECT CAST(person_id AS VARCHAR) AS unique_id, name_key(given_name) AS given_key, "
+        "name_key(family_name) AS family_key, date_of_birth, sex, postcode_key(postcode) AS postcode_key "
         "FROM registry.person"
     ).to_arrow_table()
     records = con.sql(

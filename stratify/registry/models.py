@@ -17,5 +17,7 @@ def model_sql(model: str) -> str:
 
 
 def run_model(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = None) -> None:
-    """Execute one model file; `params` fill its $named parameters."""
-    con.execute(model_sql(model), params or {})
+    """Execute one model file; `params` fill those of its $named parameters it uses."""
+    sql = model_sql(model)
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
+    con.execute(sql, used)

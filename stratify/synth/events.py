@@ -171,7 +171,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
             chunk.onsets[:, ITEM_INDEX["diabetes_type1"]] <= age
         )
         rate = (1.0 + 0.06 * np.clip(age, 0, 100) + 0.5 * ys.conditions) * np.exp(
-            0.35 * ys.health + 0.2 * p.unobserved - 0.08
+            0.35 * ys.health + 0.35 * p.unobserved - 0.14
         )
         idx, days = _spread(rng, rng.poisson(rate * frac * active), a, b)
         rows.add(person=idx, day=days, code=_pick(rng, consult, len(idx)))
@@ -424,7 +424,7 @@ def ecds_attendances(
         a, b = w.start[k], w.end[k]
         age = np.clip(ys.age, 0, 110)
         rate = (0.2 + 0.002 * age + 0.00006 * np.maximum(age - 60, 0) ** 2) * np.exp(
-            0.5 * ys.health + 0.25 * chunk.people.unobserved - 0.2
+            0.5 * ys.health + 0.35 * chunk.people.unobserved - 0.25
         )
         idx, days = _spread(rng, rng.poisson(rate * (b - a) / 365.0 * (b > a)), a, b)
         frames.append(
@@ -479,10 +479,15 @@ def op_appointments(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.Da
 
 
 def discharge_followup(
-    spells: pl.DataFrame, quality: np.ndarray, practice: np.ndarray, rng: np.random.Generator
+    spells: pl.DataFrame,
+    quality: np.ndarray,
+    practice: np.ndarray,
+    stop: np.ndarray,
+    rng: np.random.Generator,
 ) -> pl.DataFrame:
     """Contact after an emergency discharge: often within three working days, sometimes later,
-    sometimes never; by the practice (a telephone encounter) or by the community team."""
+    sometimes never; by the practice (a telephone encounter) or by the community team. Never
+    after `stop` (death, leaving the practice, the end of the simulation)."""
     live = spells.filter(pl.col("method").str.starts_with("2") & ~pl.col("died"))
     person = live["person"].to_numpy()
     n = len(person)
@@ -491,9 +496,10 @@ def discharge_followup(
     prompt = rng.random(n) < 0.7
     delay = np.where(prompt, rng.integers(1, 4, n), rng.integers(4, 15, n))
     by_practice = rng.random(n) < 0.6
-    return pl.DataFrame(
-        {"person": person, "day": live["discharge"].to_numpy() + delay, "by_practice": by_practice}
-    ).filter(pl.Series(happens))
+    day = live["discharge"].to_numpy() + delay
+    return pl.DataFrame({"person": person, "day": day, "by_practice": by_practice}).filter(
+        pl.Series(happens & (day < stop[person]))
+    )
 
 
 def community_contacts(

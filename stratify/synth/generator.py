@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import fields, replace
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from stratify import codelists
+from stratify.dates import add_years
 from stratify.synth import defects, events, health
 from stratify.synth import population as pop
 from stratify.synth import reference as ref
@@ -73,10 +73,7 @@ def _slice(obj, lo: int, hi: int):
 def index_days(cfg: SynthConfig) -> np.ndarray:
     """Index dates (period starts) from the start of history to the end of the future year."""
     cut = cfg.data_cut
-    starts = [
-        date(cut.year - (cfg.history_years - k), cut.month, cut.day)
-        for k in range(cfg.history_years + 2)
-    ]
+    starts = [add_years(cut, -(cfg.history_years - k)) for k in range(cfg.history_years + 2)]
     return np.array([pop.day(d) + 1 for d in starts], dtype=np.int64)
 
 
@@ -119,6 +116,7 @@ def synthesise(
     defect_writer = FeedWriter(out / "ground_truth", "defects", "parquet")
     death_days = np.full(cfg.patients, pop.NEVER, dtype=np.int64)
     record_ids = dict.fromkeys(FEEDS, 0)
+    future_ids = dict.fromkeys(FEEDS, 0)
 
     for chunk_no, lo in enumerate(range(0, cfg.patients, cfg.chunk_size)):
         hi = min(cfg.patients, lo + cfg.chunk_size)
@@ -137,12 +135,16 @@ def synthesise(
         tables = _chunk_tables(chunk, w, crng)
         for feed, table in tables.items():
             id_col = ID_COLUMNS[feed]
-            ids = pl.Series(id_col, np.arange(table.height) + record_ids[feed] + 1)
-            table = table.select(ids, pl.all())
-            record_ids[feed] += table.height
             date_col = SHAPES[feed].date
-            future[feed].write(_to_dates(table.filter(pl.col(date_col) > cut), feed))
-            now = _close_at_cut(table.filter(pl.col(date_col) <= cut), feed, cut)
+            # Split at the cut before numbering records: identifiers numbered across the cut
+            # would leave gaps that tell a model who has events afterwards.
+            later = table.filter(pl.col(date_col) > cut)
+            now = table.filter(pl.col(date_col) <= cut)
+            for part, counter in ((now, record_ids), (later, future_ids)):
+                part.insert_column(0, pl.Series(id_col, np.arange(part.height) + counter[feed] + 1))
+                counter[feed] += part.height
+            future[feed].write(_to_dates(later, feed))
+            now = _close_at_cut(now, feed, cut)
             now, planted = defects.plant(now, feed, SHAPES[feed], cfg.quality, cut, crng)
             row0 = writers[feed].rows
             links.write(
@@ -199,7 +201,6 @@ def synthesise(
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     manifest = {
         "generator": "stratify synth",
-        "seed": cfg.seed,
         "data_cut": cfg.data_cut.isoformat(),
         "format": fmt,
         "codelists_version": codelists.manifest()["version"],
@@ -217,7 +218,8 @@ def _chunk_tables(
     plus `person`, the global person id that only ground truth keeps."""
     p = chunk.people
     spells = events.apc_spells(chunk, w, rng)
-    followup = events.discharge_followup(spells, chunk.practice_quality, p.practice, rng)
+    stop = np.minimum(np.minimum(p.deregistered, w.death + 1), chunk.index_days[-1])
+    followup = events.discharge_followup(spells, chunk.practice_quality, p.practice, stop, rng)
     gp = pl.concat([events.gp_events(chunk, w, rng), events.rapid_practice_followup(followup)])
     meds = events.gp_medications(chunk, w, rng).join(
         codelists.load("medicines").codes, on="medicine", how="left"

@@ -197,8 +197,8 @@ def emergency_logit(
         + disease
         + 0.35 * dep
         + 0.6 * np.log1p(prior)
-        + 0.45 * health
-        + 0.35 * unobserved
+        + 0.30 * health
+        + 0.25 * unobserved
         + 0.35 * care_home
     )
 
@@ -234,7 +234,7 @@ def simulate_years(
         present = onsets <= age[:, None]
         efi = efi_count(onsets, med_starts, age)
         if k:
-            health = 0.7 * health + np.sqrt(1 - 0.7**2) * rng.normal(0, 1, n)
+            health = 0.8 * health + np.sqrt(1 - 0.8**2) * rng.normal(0, 1, n)
         dementia = present[:, ITEM_INDEX["dementia"]]
         enters_care = (age >= 65) & (rng.random(n) < _sigmoid(-7.9 + 0.35 * efi + 1.2 * dementia))
         care_home = care_home | enters_care

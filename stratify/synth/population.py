@@ -59,14 +59,16 @@ def make_places(cfg: SynthConfig, rng: np.random.Generator) -> Places:
         }
     )
     # Each practice serves its own neighbourhoods, whose deprivation centres on the practice's.
-    practice_centre = rng.uniform(1.5, 9.5, n_practices)
+    practice_centre = rng.uniform(2.5, 8.5, n_practices)
     lsoa_practice, lsoa_decile = [], []
     for p, size in enumerate(sizes):
         k = max(1, round(size / PEOPLE_PER_LSOA))
         lsoa_practice += [p] * k
-        lsoa_decile += list(
-            np.clip(np.rint(rng.normal(practice_centre[p], 1.6, k)), 1, 10).astype(int)
-        )
+        # Half the neighbourhoods follow the practice's own deprivation, half the whole of
+        # England's (uniform deciles), so every quintile is well represented in every system.
+        local = np.clip(np.rint(rng.normal(practice_centre[p], 2.6, k)), 1, 10).astype(int)
+        national = rng.integers(1, 11, k)
+        lsoa_decile += list(np.where(rng.random(k) < 0.5, local, national))
     n_lsoa = len(lsoa_practice)
     lsoas = pl.DataFrame(
         {

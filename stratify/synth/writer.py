@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 
@@ -43,7 +42,5 @@ class FeedWriter:
     def close(self) -> None:
         if self._parquet is not None:
             self._parquet.close()
-        elif self.fmt == "parquet" and self._schema is not None:
-            pq.write_table(pa.table({}), self.path)
         if self._csv is not None:
             self._csv.close()

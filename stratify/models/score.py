@@ -1,0 +1,128 @@
+"""Score every living registered patient at the data cut: probability, tier, cohorts, reasons."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+
+import duckdb
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from stratify import features
+from stratify.models import reasons, train
+from stratify.models.calibration import Calibrator
+from stratify.models.design import matrix
+
+TIER_ORDER = ("very_high", "high", "moderate", "low")
+
+
+def tiers(probability: np.ndarray, shares: list[dict]) -> np.ndarray:
+    """Tier by rank: the top share of people is the first tier, and so on (ties by person order)."""
+    order = np.argsort(-probability, kind="stable")
+    bounds = np.cumsum([t["share"] for t in shares])
+    position = np.empty(len(probability))
+    position[order] = (np.arange(len(probability)) + 1) / max(len(probability), 1)
+    index = np.searchsorted(bounds, position - 1e-12, side="left")
+    names = np.array([t["name"] for t in shares])
+    return names[np.minimum(index, len(names) - 1)]
+
+
+def score(
+    con: duckdb.DuckDBPyConnection,
+    index_date: date | None = None,
+    all_reasons: bool = False,
+    say=lambda _m: None,
+) -> dict:
+    """Score on `index_date` (default: the day after the data cut) with the latest model.
+
+    Reasons (TreeSHAP, the costly part) are computed for everyone who can appear on a list: the
+    very high, high and moderate tiers and the frail and diabetic cohorts; `all_reasons` extends
+    them to everyone scored."""
+    cfg = train.load_config()
+    model = train.latest(con)
+    cut = train.data_cut(con)
+    index_date = index_date or cut + timedelta(days=1)
+    t0 = time.perf_counter()
+    frame = features.compute(con, index_date)
+    columns = json.loads(model["features"])
+    x = matrix(frame, columns)
+    booster = lgb.Booster(model_str=model["lightgbm_model"])
+    calibrator = Calibrator(**json.loads(model["calibrator"]))
+    probability = calibrator(booster.predict(x, num_threads=2))
+    tier = tiers(probability, cfg["tiers"])
+    say(f"scored {frame.height:,} people on {index_date} ({time.perf_counter() - t0:.1f}s)")
+    frail = frame["efi_category"].is_in(["moderate", "severe"]).to_numpy() | (
+        (frame["age"].to_numpy() >= 65) & np.isin(tier, ["very_high", "high"])
+    )
+    diabetic = (frame["diabetes_type1"] + frame["diabetes_type2"]).to_numpy() > 0
+    explained = (
+        np.ones(len(tier), dtype=bool) if all_reasons else (tier != "low") | frail | diabetic
+    )
+    contributions = booster.predict(x[explained], pred_contrib=True, num_threads=2)
+    why = reasons.top_reasons(contributions, x[explained], columns)
+    say(f"reasons for {int(explained.sum()):,} people ({time.perf_counter() - t0:.1f}s)")
+    scores = pl.DataFrame(
+        {
+            "model_id": model["model_id"],
+            "build_id": model["build_id"],
+            "index_date": index_date,
+            "person_id": frame["person_id"],
+            "probability": probability,
+            "rank": pl.Series(probability).rank("ordinal", descending=True).cast(pl.Int64),
+            "tier": tier,
+            "frail": frail,
+            "diabetic": diabetic,
+        }
+    )
+    reason_rows = pl.DataFrame(
+        [
+            (pid, k + 1, feature, value, contribution, text)
+            for pid, rs in zip(frame["person_id"].filter(pl.Series(explained)).to_list(), why, strict=True)
+            for k, (feature, value, contribution, text) in enumerate(rs)
+        ],
+        schema={"person_id": pl.Int64, "reason_rank": pl.Int64, "feature": pl.String, "value": pl.Float64,
+                "contribution": pl.Float64, "reason": pl.String},
+        orient="row",
+    ).with_columns(index_date=pl.lit(index_date), model_id=pl.lit(model["model_id"]))  # fmt: skip
+    _store(con, index_date, scores, reason_rows)
+    counts = scores.group_by("tier").len()
+    return {
+        "model_id": model["model_id"],
+        "index_date": index_date.isoformat(),
+        "people": scores.height,
+        "tiers": {t: int(counts.filter(pl.col("tier") == t)["len"].sum()) for t in TIER_ORDER},
+        "frail": int(frail.sum()),
+        "diabetic": int(diabetic.sum()),
+        "with_reasons": int(explained.sum()),
+        "mean_probability": round(float(probability.mean()), 4),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def _store(
+    con: duckdb.DuckDBPyConnection, index_date: date, scores: pl.DataFrame, why: pl.DataFrame
+) -> None:
+    """Replace this index date's scores, reasons and feature snapshot; keep other months' (history)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS risk")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table, frame in (("risk.scores", scores), ("risk.reasons", why)):
+            con.register("__frame", frame.to_arrow())
+            con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __frame LIMIT 0")
+            con.execute(f"DELETE FROM {table} WHERE index_date = ?", [index_date])
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __frame")
+            con.unregister("__frame")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS risk.person_features AS SELECT * FROM features.person_features LIMIT 0"
+        )
+        con.execute("DELETE FROM risk.person_features WHERE index_date = ?", [index_date])
+        con.execute(
+            "INSERT INTO risk.person_features BY NAME SELECT * FROM features.person_features"
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
