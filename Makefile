@@ -17,6 +17,9 @@ demo: install
 	$(BIN)/stratify synth --patients $(POPULATION) --seed 42 --out synthetic
 	$(BIN)/stratify build --feeds synthetic/feeds --db stratify.duckdb
 	$(BIN)/stratify evaluate-linkage --db stratify.duckdb --truth synthetic/ground_truth
+	$(BIN)/stratify train --db stratify.duckdb --card model_card.html
+	$(BIN)/stratify score --db stratify.duckdb
+	$(BIN)/stratify evaluate-model --db stratify.duckdb --truth synthetic/ground_truth
 
 test: install
 	$(BIN)/ruff check .
@@ -26,3 +29,4 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_build.py
+	@echo "bench/bench_models.py --db PATH runs on a built registry (see README)"

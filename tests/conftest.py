@@ -33,3 +33,23 @@ def built_registry(small_population, tmp_path_factory) -> tuple[Path, dict]:
     folder, _ = small_population
     db = tmp_path_factory.mktemp("registry") / "stratify.duckdb"
     return db, build(folder / "feeds", db)
+
+
+@pytest.fixture(scope="session")
+def scored_registry(built_registry, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """The small registry with a trained model and the data-cut scores (a copy; session-wide)."""
+    import shutil
+
+    import duckdb
+
+    from stratify.models.score import score
+    from stratify.models.train import train
+
+    db, _ = built_registry
+    copy = tmp_path_factory.mktemp("scored") / "stratify.duckdb"
+    shutil.copy(db, copy)
+    con = duckdb.connect(str(copy))
+    trained = train(con)
+    scored = score(con)
+    con.close()
+    return copy, trained, scored

@@ -141,3 +141,35 @@ def test_a_malformed_csv_row_is_quarantined_with_its_row_number_and_the_build_go
     con.close()
     assert len(reasons) == 1
     assert reasons[0][0].startswith("row cannot be read: too many columns")
+
+
+def test_train_score_and_evaluate_model_from_the_command_line(tmp_path):
+    out, db = tmp_path / "pop", tmp_path / "stratify.duckdb"
+    assert _run("synth", "--patients", "3000", "--out", str(out), "--min-practice", "1000",
+                "--max-practice", "2000", "--quiet").returncode == 0  # fmt: skip
+    assert _run("build", "--feeds", str(out / "feeds"), "--db", str(db), "--quiet").returncode == 0
+    card = tmp_path / "card.html"
+    trained = _run("train", "--db", str(db), "--card", str(card), "--json", "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    assert set(json.loads(trained.stdout)["test"]) == {
+        "lightgbm",
+        "prior_admissions",
+        "efi_and_age",
+        "logistic",
+    }
+    assert card.read_text().startswith("<!doctype html>")
+    scored = _run("score", "--db", str(db), "--json")
+    assert scored.returncode == 0, scored.stderr
+    assert "reasons for" in scored.stderr
+    assert sum(json.loads(scored.stdout)["tiers"].values()) == json.loads(scored.stdout)["people"]
+    evaluated = _run(
+        "evaluate-model", "--db", str(db), "--truth", str(out / "ground_truth"), "--json"
+    )
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert 0.5 < json.loads(evaluated.stdout)["oracle_auroc"] < 1
+
+
+def test_train_before_build_says_what_to_run(tmp_path):
+    done = _run("train", "--db", str(tmp_path / "none.duckdb"))
+    assert done.returncode == 1
+    assert "run stratify build first" in done.stderr

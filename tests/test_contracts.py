@@ -12,7 +12,7 @@ from stratify import contracts
 CUT = date(2026, 10, 31)
 GOOD_SPELL = {
     "spell_id": "1",
-    "nhs_number": "9434765919",
+    "nhs_number": "9990000018",
     "provider_code": "RYJ",
     "admission_date": "2024-03-01",
     "discharge_date": "2024-03-09",
@@ -60,7 +60,7 @@ def test_a_discharge_before_admission_is_quarantined_with_both_dates_in_the_reas
             "admission_date 2027-01-01 is after the data cut 2026-10-31",
         ),
         ({"provider_code": ""}, "provider_code", "provider_code is missing"),
-        ({"nhs_number": "9434765918"}, "nhs_number", "nhs_number fails the Modulus 11 check"),
+        ({"nhs_number": "9990000017"}, "nhs_number", "nhs_number fails the Modulus 11 check"),
     ],
 )
 def test_each_kind_of_bad_value_names_the_row_the_column_and_why(tmp_path, change, column, reason):
@@ -81,7 +81,7 @@ def test_a_duplicate_key_rejects_the_later_row_and_points_at_the_first(tmp_path)
 def test_identifiable_values_never_appear_in_a_reason(tmp_path):
     row = {
         "contact_id": "1",
-        "nhs_number": "9434765918",
+        "nhs_number": "9990000017",
         "given_name": "Ada",
         "family_name": "Lovelace",
         "date_of_birth": "not a date",
@@ -95,7 +95,7 @@ def test_identifiable_values_never_appear_in_a_reason(tmp_path):
     result = _check(_write_csv(tmp_path / "community_contacts.csv", [row]), "community_contacts")
     text = " ".join(result.violations["reason"].to_list())
     assert "date_of_birth is not a valid date" in text
-    for secret in ("9434765918", "not a date", "NOT A POSTCODE", "Lovelace"):
+    for secret in ("9990000017", "not a date", "NOT A POSTCODE", "Lovelace"):
         assert secret not in text
     # An invalid NHS number or postcode in community data is flagged for linkage, not rejected.
     flags = result.violations.filter(pl.col("severity") == "flag")["column_name"].to_list()

@@ -20,8 +20,7 @@ SELECT
         WHEN c.nhs_number_valid THEN 'valid NHS number not registered with any practice'
         WHEN m.best_probability IS NULL THEN 'no valid NHS number and no candidate person found'
         WHEN m.ambiguous THEN 'no valid NHS number and two candidates scored alike'
-        ELSE 'no valid NHS number and best match probability '
-            || round(m.best_probability, 3) || ' is below the threshold'
+        ELSE 'no valid NHS number and best match below the threshold'
     END AS unlinked_reason
 FROM registry.linkage_candidates AS c
 LEFT JOIN registry.probabilistic_links AS m

@@ -40,7 +40,7 @@ def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float, fl
     slope = LogisticRegression(C=1e6, max_iter=1000).fit(logit.reshape(-1, 1), y).coef_[0][0]
     a = 0.0
     for _ in range(100):  # Newton steps on the offset model logit(P(y)) = a + logit(p)
-        q = 1 / (1 + np.exp(-(a + logit)))
+        q = 1 / (1 + np.exp(-np.clip(a + logit, -35, 35)))
         step = np.sum(y - q) / max(np.sum(q * (1 - q)), EPS)
         a += step
         if abs(step) < 1e-10:

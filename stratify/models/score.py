@@ -20,14 +20,16 @@ TIER_ORDER = ("very_high", "high", "moderate", "low")
 
 
 def tiers(probability: np.ndarray, shares: list[dict]) -> np.ndarray:
-    """Tier by rank: the top share of people is the first tier, and so on (ties by person order)."""
+    """Tier by rank: the first round(share x n) highest-risk people form the first tier, and so on
+    (ties broken by row order, so the counts are exact)."""
+    n = len(probability)
     order = np.argsort(-probability, kind="stable")
-    bounds = np.cumsum([t["share"] for t in shares])
-    position = np.empty(len(probability))
-    position[order] = (np.arange(len(probability)) + 1) / max(len(probability), 1)
-    index = np.searchsorted(bounds, position - 1e-12, side="left")
-    names = np.array([t["name"] for t in shares])
-    return names[np.minimum(index, len(names) - 1)]
+    ends = np.round(np.cumsum([t["share"] for t in shares]) * n).astype(int)
+    ends[-1] = n
+    rank_tier = np.searchsorted(ends, np.arange(1, n + 1), side="left")
+    out = np.empty(n, dtype=object)
+    out[order] = np.array([t["name"] for t in shares])[rank_tier]
+    return out.astype(str)
 
 
 def score(

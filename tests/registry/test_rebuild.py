@@ -62,12 +62,12 @@ def test_operational_tables_survive_a_rebuild(registry, feeds_copy):
     con.execute(
         "CREATE TABLE ops.enrolment (nhs_number VARCHAR, status VARCHAR, recorded_by VARCHAR)"
     )
-    con.execute("INSERT INTO ops.enrolment VALUES ('9434765919', 'enrolled', 'dr.a')")
+    con.execute("INSERT INTO ops.enrolment VALUES ('9990000018', 'enrolled', 'dr.a')")
     con.close()
     build(feeds_copy, registry)
     con = duckdb.connect(str(registry), read_only=True)
     assert con.execute("SELECT * FROM ops.enrolment").fetchall() == [
-        ("9434765919", "enrolled", "dr.a")
+        ("9990000018", "enrolled", "dr.a")
     ]
     con.close()
 

@@ -1,0 +1,71 @@
+"""Feature, training and scoring times at scale (prints figures, not a test).
+
+Targets at 1,000,000 patients on 2 cores: features < 2 min, training < 3 min, scoring < 30 s.
+Run on a built registry: .venv/bin/python bench/bench_models.py --db PATH [--truth DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import duckdb
+
+from stratify import features
+from stratify.models.score import score
+from stratify.models.train import default_training_index, train
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--truth", type=Path, default=None, help="ground truth for evaluate-model")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
+    )
+    con = duckdb.connect(str(args.db))
+    con.execute("SET memory_limit = '6GB'")
+    people = con.execute("SELECT count(*) FROM registry.person").fetchall()[0][0]
+    cut = con.execute("SELECT data_cut FROM registry.build_info").fetchall()[0][0]
+    print(f"registry: {people:,} people, data cut {cut}")
+    t = time.perf_counter()
+    frame = features.compute(con, default_training_index(cut))
+    print(
+        f"features (one index date) {time.perf_counter() - t:8.1f} s   {frame.height:,} people x {frame.width} columns  (target < 120 s at 1M)"
+    )
+    t = time.perf_counter()
+    summary = train(con)
+    print(
+        f"train (incl. features)    {time.perf_counter() - t:8.1f} s   {summary['trees']} trees, test AUROC {summary['test']['lightgbm']['auroc']:.3f}  (target < 180 s at 1M)"
+    )
+    t = time.perf_counter()
+    scored = score(con, say=lambda m: print("   ", m))
+    total = time.perf_counter() - t
+    print(
+        f"score (incl. features)    {total:8.1f} s   {scored['people']:,} people, reasons for {scored['with_reasons']:,}  (target < 30 s at 1M)"
+    )
+    con.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
+    print(f"peak memory               {peak:8.2f} GB")
+    if args.truth:
+        from stratify.models.evaluate_model import evaluate
+
+        r = evaluate(args.db, args.truth)
+        print(
+            f"prospective AUROC {r['model']['auroc']:.4f} vs oracle {r['oracle_auroc']:.4f} "
+            f"(gap {r['gap_to_oracle']:.4f}); slope {r['model']['calibration_slope']:.3f}; "
+            f"O/E {r['model']['observed_over_expected']:.3f}"
+        )
+        for q, v in r["observed_over_expected_by_deprivation_quintile"].items():
+            print(
+                f"  deprivation quintile {q}: O/E {v['observed_over_expected']:.3f} ({v['events']:,} events)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Training, scoring and the model card, on the small seeded population with real LightGBM."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import duckdb
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+import pytest
+
+from stratify.models import card
+from stratify.models.design import matrix
+from stratify.models.score import score
+from stratify.models.train import TrainError, latest, train
+
+
+def _read(db, sql: str) -> pl.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql).pl()
+    finally:
+        con.close()
+
+
+def test_the_same_seed_gives_the_same_model_and_the_same_scores(
+    scored_registry, built_registry, tmp_path
+):
+    db, _, _ = scored_registry
+    again = tmp_path / "again.duckdb"
+    shutil.copy(built_registry[0], again)
+    con = duckdb.connect(str(again))
+    train(con)
+    score(con)
+    con.close()
+    first = _read(db, "SELECT lightgbm_model, calibrator FROM models.trained")
+    second = _read(again, "SELECT lightgbm_model, calibrator FROM models.trained")
+    assert first.equals(second)
+    scores = "SELECT person_id, probability, tier FROM risk.scores ORDER BY person_id"
+    assert _read(db, scores).equals(_read(again, scores))
+
+
+def test_reasons_are_lightgbms_own_contributions_with_their_sign(scored_registry):
+    db, _, _ = scored_registry
+    model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
+    columns = json.loads(model["features"])
+    reasons = _read(db, "SELECT * FROM risk.reasons ORDER BY person_id, reason_rank")
+    assert set(reasons["feature"]) <= set(columns)
+    assert ((reasons["contribution"] > 0) == reasons["reason"].str.ends_with("(raises risk)")).all()
+    assert ((reasons["contribution"] < 0) == reasons["reason"].str.ends_with("(lowers risk)")).all()
+    # The contributions are the model's: with the bias they add up to its raw log-odds.
+    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 200")
+    booster = lgb.Booster(model_str=model["lightgbm_model"])
+    x = matrix(frame, columns)
+    contributions = booster.predict(x, pred_contrib=True)
+    assert np.allclose(contributions.sum(axis=1), booster.predict(x, raw_score=True))
+    first = reasons.filter(pl.col("person_id") == frame["person_id"][0])
+    if first.height:
+        j = columns.index(first["feature"][0])
+        assert first["contribution"][0] == pytest.approx(contributions[0, j])
+
+
+def test_every_listable_patient_has_five_reasons_in_plain_words(scored_registry):
+    db, _, scored = scored_registry
+    counts = _read(
+        db,
+        "SELECT s.person_id, s.tier, s.frail, s.diabetic, count(r.reason) AS reasons FROM risk.scores AS s "
+        "LEFT JOIN risk.reasons AS r USING (person_id, index_date) GROUP BY ALL",
+    )
+    listable = counts.filter((pl.col("tier") != "low") | pl.col("frail") | pl.col("diabetic"))
+    assert listable.height and (listable["reasons"] == 5).all()
+    assert scored["with_reasons"] == listable.height
+    text = _read(db, "SELECT reason FROM risk.reasons")["reason"].to_list()
+    assert not any("_" in t.split(" (")[0] for t in text)  # no raw feature names shown
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "words"),
+    [("emergency_admissions_12m", 3, "3 emergency admissions in the last 12 months"),
+     ("ae_attendances_3m", 1, "1 A&E attendance in the last 3 months"),
+     ("outpatient_dna_24m", 0, "no missed outpatient appointments in the last 24 months"),
+     ("heart_failure", 1, "heart failure on the register"), ("age", 84.0, "aged 84"),
+     ("efi", 0.31, "eFI 0.31 (moderate frailty)"), ("latest_hba1c", float("nan"), "no HbA1c recorded"),
+     ("days_since_emergency_admission", 12, "last emergency admission 12 days ago")],
+)  # fmt: skip
+def test_reasons_are_worded_for_a_clinician(feature, value, words):
+    from stratify.models.reasons import describe
+
+    assert describe(feature, value) == words
+
+
+def test_tiers_follow_the_configured_shares_of_the_population(scored_registry):
+    db, _, scored = scored_registry
+    n = scored["people"]
+    assert scored["tiers"]["very_high"] == round(0.005 * n)
+    assert scored["tiers"]["very_high"] + scored["tiers"]["high"] == round(0.05 * n)
+    assert sum(scored["tiers"].values()) == n
+    ranks = _read(
+        db,
+        "SELECT tier, min(probability) AS lo, max(probability) AS hi FROM risk.scores GROUP BY tier",
+    )
+    by = {r["tier"]: r for r in ranks.iter_rows(named=True)}
+    assert by["very_high"]["lo"] >= by["high"]["hi"] >= by["moderate"]["hi"] - 1e-12
+
+
+def test_cohort_flags_follow_their_definitions(scored_registry):
+    db, _, _ = scored_registry
+    rows = _read(
+        db,
+        "SELECT s.frail, s.diabetic, s.tier, f.age, f.efi_category, f.diabetes_type1, f.diabetes_type2 "
+        "FROM risk.scores AS s JOIN risk.person_features AS f USING (person_id, index_date)",
+    )
+    frail = rows["efi_category"].is_in(["moderate", "severe"]) | (
+        (rows["age"] >= 65) & rows["tier"].is_in(["very_high", "high"])
+    )
+    assert (rows["frail"] == frail).all()
+    assert (rows["diabetic"] == ((rows["diabetes_type1"] + rows["diabetes_type2"]) > 0)).all()
+
+
+def test_the_model_card_holds_every_metric_for_every_model(scored_registry, tmp_path):
+    db, trained, _ = scored_registry
+    model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
+    content = json.loads(model["card"])
+    assert set(content["models"]) == {"lightgbm", "prior_admissions", "efi_and_age", "logistic"}
+    for entry in content["models"].values():
+        o = entry["overall"]
+        for key in ("auroc", "auroc_low", "auroc_high", "auprc", "brier", "calibration_slope",
+                    "calibration_intercept", "observed_over_expected", "ppv_top_1pct",
+                    "sensitivity_top_1pct", "ppv_top_5pct", "sensitivity_top_5pct", "ppv_top_10pct",
+                    "sensitivity_top_10pct"):  # fmt: skip
+            assert o[key] == o[key], key  # present and not NaN
+        assert o["auroc_low"] < o["auroc"] < o["auroc_high"]
+        assert len(entry["calibration"]) == 10
+        assert set(entry["subgroups"]) == {
+            "age band",
+            "sex",
+            "deprivation quintile",
+            "ethnic group",
+        }
+    assert set(content["comparisons"]) == {
+        "lightgbm_minus_prior_admissions", "lightgbm_minus_logistic", "lightgbm_minus_efi_and_age"
+    }  # fmt: skip
+    page = card.render_html(model)
+    for words in ("Data window", "Population", "AUROC (95 % CI)", "Calibration on the test set",
+                  "LightGBM by group", "Warnings", "plotly"):  # fmt: skip
+        assert words in page
+    assert trained["test"]["lightgbm"]["auroc"] > 0.6
+
+
+def test_a_training_date_whose_outcome_year_is_not_over_is_refused(built_registry, tmp_path):
+    copy = tmp_path / "r.duckdb"
+    shutil.copy(built_registry[0], copy)
+    con = duckdb.connect(str(copy))
+    with pytest.raises(TrainError, match="after the data cut 2026-10-31"):
+        train(con, index_date=date(2026, 3, 1))
+    con.close()
+
+
+def test_scoring_without_a_model_says_what_to_run(built_registry, tmp_path):
+    copy = tmp_path / "r.duckdb"
+    shutil.copy(built_registry[0], copy)
+    con = duckdb.connect(str(copy))
+    with pytest.raises(TrainError, match="run stratify train first"):
+        latest(con)
+    con.close()
