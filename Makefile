@@ -20,6 +20,8 @@ demo: install
 	$(BIN)/stratify train --db stratify.duckdb --card model_card.html
 	$(BIN)/stratify score --db stratify.duckdb
 	$(BIN)/stratify evaluate-model --db stratify.duckdb --truth synthetic/ground_truth
+	$(BIN)/stratify candidates --db stratify.duckdb
+	$(BIN)/stratify adherence --db stratify.duckdb
 
 test: install
 	$(BIN)/ruff check .

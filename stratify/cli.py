@@ -272,6 +272,99 @@ def cmd_evaluate_model(args: argparse.Namespace) -> dict:
     return result
 
 
+def _care_db(db: str):
+    from stratify import operational
+
+    if not Path(db).exists():
+        raise CommandError(f"{db}: no such database; run stratify build first")
+    operational.migrate(Path(db))
+    return _open(db)
+
+
+def cmd_candidates(args: argparse.Namespace) -> dict:
+    from stratify.care import candidates
+
+    con = _care_db(args.db)
+    try:
+        summary = candidates(con)
+        rows = con.sql(
+            "SELECT practice_code, enrolment_status, count(*) AS people FROM care.candidates "
+            "GROUP BY ALL ORDER BY ALL"
+        ).pl()
+    finally:
+        con.close()
+    summary["by_practice"] = rows.to_dicts()
+    if not args.json:
+        print(f"Candidates for proactive care (criteria v{summary['criteria_version']}):")
+        for status, n in summary["by_status"].items():
+            print(f"  {status:<12} {n:>8,}")
+    return summary
+
+
+def cmd_enrol(args: argparse.Namespace) -> dict:
+    from stratify.care.records import RecordError, record_enrolment
+
+    con = _care_db(args.db)
+    try:
+        record_id = record_enrolment(con, args.person_id, args.action, args.by, args.reason)
+    except RecordError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    if not args.json:
+        print(f"Recorded: person {args.person_id} {args.action} (record {record_id}).")
+    return {"record_id": record_id}
+
+
+def cmd_coordinator(args: argparse.Namespace) -> dict:
+    from stratify.care.records import RecordError, record_coordinator
+
+    con = _care_db(args.db)
+    try:
+        record_id = record_coordinator(
+            con,
+            args.person_id,
+            args.name,
+            args.role,
+            args.organisation,
+            args.accountable_gp,
+            args.by,
+        )
+    except RecordError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    if not args.json:
+        print(f"Recorded: named coordinator for person {args.person_id} (record {record_id}).")
+    return {"record_id": record_id}
+
+
+def cmd_adherence(args: argparse.Namespace) -> dict:
+    from stratify.models.train import TrainError, data_cut
+    from stratify.protocols import ProtocolError
+    from stratify.protocols.adherence import run
+
+    con = _care_db(args.db)
+    try:
+        as_of = args.as_of or data_cut(con)
+        summary = run(con, as_of, say=_progress(args))
+    except (TrainError, ProtocolError) as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    if not args.json:
+        print(
+            f"Protocol adherence on {summary['as_of']} (per practice and cluster in care.adherence_by_practice):"
+        )
+        for s in summary["steps"]:
+            rate = (s["met"] + s["due_soon"]) / s["applicable"] if s["applicable"] else float("nan")
+            print(
+                f"  {s['protocol']:<13} {s['step_title'][:52]:<52} {s['applicable']:>8,} "
+                f"applicable  {rate:6.1%} met  ({s['due_soon']:,} due soon)"
+            )
+    return summary
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -352,6 +445,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument("--truth", default="synthetic/ground_truth")
     p.set_defaults(run=cmd_evaluate_model)
+
+    p = command("candidates", "who is eligible for proactive care, and their enrolment status")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.set_defaults(run=cmd_candidates)
+
+    p = command("enrol", "record an enrolment decision (appended to the ledger with who and when)")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--person-id", type=int, required=True)
+    p.add_argument(
+        "--action", choices=["enrolled", "declined", "deferred", "withdrawn"], required=True
+    )
+    p.add_argument("--reason", default=None, help="required unless enrolling")
+    p.add_argument("--by", required=True, help="who is recording it")
+    p.set_defaults(run=cmd_enrol)
+
+    p = command("coordinator", "name a patient's care coordinator and accountable GP")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--person-id", type=int, required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", required=True)
+    p.add_argument("--organisation", required=True)
+    p.add_argument("--accountable-gp", required=True)
+    p.add_argument("--by", required=True, help="who is recording it")
+    p.set_defaults(run=cmd_coordinator)
+
+    p = command("adherence", "protocol adherence per patient and step, rolled up per practice")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--as-of", type=date.fromisoformat, default=None, help="default: the data cut")
+    p.set_defaults(run=cmd_adherence)
     return parser
 
 

@@ -173,3 +173,54 @@ def test_train_before_build_says_what_to_run(tmp_path):
     done = _run("train", "--db", str(tmp_path / "none.duckdb"))
     assert done.returncode == 1
     assert "run stratify build first" in done.stderr
+
+
+def test_candidates_enrol_coordinator_and_adherence_from_the_command_line(tmp_path):
+    out, db = tmp_path / "pop", tmp_path / "stratify.duckdb"
+    assert _run("synth", "--patients", "3000", "--out", str(out), "--min-practice", "1000",
+                "--max-practice", "2000", "--quiet").returncode == 0  # fmt: skip
+    for step in (("build", "--feeds", str(out / "feeds")), ("train",), ("score",)):
+        assert (
+            _run(
+                *step,
+                "--db",
+                str(db),
+                "--quiet",
+                *(("--card", str(tmp_path / "c.html")) if step == ("train",) else ()),
+            ).returncode
+            == 0
+        )
+    listed = json.loads(_run("candidates", "--db", str(db), "--json", "--quiet").stdout)
+    assert listed["by_status"]["candidate"] > 0
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    person = con.execute("SELECT min(person_id) FROM care.candidates").fetchall()[0][0]
+    con.close()
+    refused = _run(
+        "enrol", "--db", str(db), "--person-id", str(person), "--action", "declined", "--by", "dr.a"
+    )
+    assert refused.returncode == 1 and "reason is required" in refused.stderr
+    assert (
+        _run(
+            "enrol",
+            "--db",
+            str(db),
+            "--person-id",
+            str(person),
+            "--action",
+            "enrolled",
+            "--by",
+            "dr.a",
+        ).returncode
+        == 0
+    )
+    named = _run("coordinator", "--db", str(db), "--person-id", str(person), "--name", "Sam Carer",
+                 "--role", "community matron", "--organisation", "RYX", "--accountable-gp", "Dr Jones", "--by", "dr.a")  # fmt: skip
+    assert named.returncode == 0, named.stderr
+    listed = json.loads(_run("candidates", "--db", str(db), "--json", "--quiet").stdout)
+    assert listed["by_status"]["enrolled"] == 1
+    done = _run("adherence", "--db", str(db), "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    steps = {(s["protocol"], s["step"]) for s in json.loads(done.stdout)["steps"]}
+    assert ("diabetes", "all_three_targets") in steps and ("frailty", "named_coordinator") in steps

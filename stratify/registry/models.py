@@ -17,7 +17,12 @@ def model_sql(model: str) -> str:
 
 
 def run_model(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = None) -> None:
-    """Execute one model file; `params` fill those of its $named parameters it uses."""
-    sql = model_sql(model)
-    used = {k: v for k, v in (params or {}).items() if f"${k}" in sql}
-    con.execute(sql, used)
+    """Execute one model file, statement by statement; `params` fill the $named parameters each
+    statement uses."""
+    params = params or {}
+    for statement in con.extract_statements(model_sql(model)):
+        names = statement.named_parameters
+        missing = names - params.keys()
+        if missing:
+            raise KeyError(f"{model}.sql needs parameters {sorted(missing)}")
+        con.execute(statement, {k: params[k] for k in names} if names else None).fetchall()

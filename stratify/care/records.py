@@ -1,0 +1,169 @@
+"""The one way people's decisions are written: enrolment, named coordinators, care plans.
+
+Every write is checked, then appended with who and when; nothing is updated or deleted, so the
+history is the table. Callers pass an open connection to a database whose operational schema is
+current (stratify.operational.migrate)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+
+ACTIONS = ("enrolled", "declined", "deferred", "withdrawn")
+MAX_TEXT = 500
+
+
+class RecordError(ValueError):
+    """A write that was refused, with the field and the reason."""
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _text(field: str, value: object, required: bool = True) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise RecordError(f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{field} must be text")
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise RecordError(f"{field} is longer than {MAX_TEXT} characters")
+    return value
+
+
+def _person(con: duckdb.DuckDBPyConnection, person_id: object) -> int:
+    if isinstance(person_id, bool) or not isinstance(person_id, int):
+        raise RecordError("person_id must be a whole number")
+    found = con.execute(
+        "SELECT count(*) FROM registry.person WHERE person_id = ?", [person_id]
+    ).fetchall()
+    if not found[0][0]:
+        raise RecordError(f"no registered person {person_id}")
+    return person_id
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> int:
+    columns = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    return con.execute(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING record_id", list(row.values())
+    ).fetchall()[0][0]
+
+
+def record_enrolment(
+    con: duckdb.DuckDBPyConnection,
+    person_id: int,
+    action: str,
+    recorded_by: str,
+    reason: str | None = None,
+) -> int:
+    """Enrol, decline (with reason), defer (with reason) or withdraw (with reason) one patient."""
+    if action not in ACTIONS:
+        raise RecordError(f"action must be one of {', '.join(ACTIONS)}")
+    row = {
+        "person_id": _person(con, person_id),
+        "action": action,
+        "reason": _text("reason", reason, required=action != "enrolled"),
+        "recorded_by": _text("recorded_by", recorded_by),
+        "recorded_at": _now(),
+    }
+    return _insert(con, "ops.enrolment", row)
+
+
+def record_coordinator(
+    con: duckdb.DuckDBPyConnection,
+    person_id: int,
+    name: str,
+    role: str,
+    organisation: str,
+    accountable_gp: str,
+    recorded_by: str,
+) -> int:
+    """Name the patient's care coordinator (one at a time: the latest record is current)."""
+    row = {
+        "person_id": _person(con, person_id),
+        "coordinator_name": _text("coordinator name", name),
+        "coordinator_role": _text("coordinator role", role),
+        "organisation": _text("organisation", organisation),
+        "accountable_gp": _text("accountable GP", accountable_gp),
+        "recorded_by": _text("recorded_by", recorded_by),
+        "recorded_at": _now(),
+    }
+    return _insert(con, "ops.coordinators", row)
+
+
+@dataclass
+class Action:
+    """An agreed action in a care plan: what, who owns it, by when."""
+
+    what: str
+    owner: str
+    due: date
+
+
+def record_care_plan(
+    con: duckdb.DuckDBPyConnection,
+    person_id: int,
+    goals: list[str],
+    actions: list[Action],
+    review_date: date,
+    family_involved: bool,
+    carer_involved: bool,
+    recorded_by: str,
+    preferences: str | None = None,
+    plan_id: str | None = None,
+    status: str = "active",
+    change_note: str | None = None,
+) -> tuple[str, int]:
+    """Create a care plan, or (with plan_id) record its next version: a review or a change."""
+    person_id = _person(con, person_id)
+    if not goals:
+        raise RecordError("a care plan needs at least one goal")
+    goals = [_text("goal", g) for g in goals]
+    checked = []
+    for a in actions:
+        if not isinstance(a.due, date):
+            raise RecordError("action due date must be a date")
+        checked.append({"what": _text("action", a.what), "owner": _text("action owner", a.owner),
+                        "due": a.due.isoformat()})  # fmt: skip
+    if not isinstance(review_date, date):
+        raise RecordError("review date must be a date")
+    if review_date > date.today() + timedelta(days=2 * 366):
+        raise RecordError("review date must be within two years")
+    if status not in ("active", "closed"):
+        raise RecordError("status must be active or closed")
+    if not isinstance(family_involved, bool) or not isinstance(carer_involved, bool):
+        raise RecordError("family_involved and carer_involved must be yes or no")
+    if plan_id is None:
+        plan_id, version = str(uuid.uuid4()), 1
+    else:
+        rows = con.execute(
+            "SELECT max(version), any_value(person_id) FROM ops.care_plans WHERE plan_id = ?",
+            [plan_id],
+        ).fetchall()
+        if rows[0][0] is None:
+            raise RecordError(f"no care plan {plan_id}")
+        if rows[0][1] != person_id:
+            raise RecordError("that care plan belongs to another person")
+        version = rows[0][0] + 1
+    _insert(
+        con,
+        "ops.care_plans",
+        {
+            "plan_id": plan_id, "version": version, "person_id": person_id,
+            "goals": json.dumps(goals), "actions": json.dumps(checked),
+            "preferences": _text("preferences", preferences, required=False),
+            "family_involved": family_involved, "carer_involved": carer_involved,
+            "review_date": review_date, "status": status,
+            "change_note": _text("change note", change_note, required=version > 1),
+            "recorded_by": _text("recorded_by", recorded_by), "recorded_at": _now(),
+        },
+    )  # fmt: skip
+    return plan_id, version
