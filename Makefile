@@ -18,10 +18,11 @@ demo: install
 	$(BIN)/stratify build --feeds synthetic/feeds --db stratify.duckdb
 	$(BIN)/stratify evaluate-linkage --db stratify.duckdb --truth synthetic/ground_truth
 	$(BIN)/stratify train --db stratify.duckdb --card model_card.html
-	$(BIN)/stratify score --db stratify.duckdb
+	$(BIN)/stratify score --db stratify.duckdb --also-previous-month
 	$(BIN)/stratify evaluate-model --db stratify.duckdb --truth synthetic/ground_truth
 	$(BIN)/stratify candidates --db stratify.duckdb
 	$(BIN)/stratify adherence --db stratify.duckdb
+	$(BIN)/stratify conference --db stratify.duckdb --cluster all --month 2026-11
 
 test: install
 	$(BIN)/ruff check .

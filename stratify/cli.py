@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -228,6 +228,12 @@ def cmd_score(args: argparse.Namespace) -> dict:
 
     con = _open(args.db)
     try:
+        if args.also_previous_month:  # last month's scores, for "change since last month"
+            from stratify.models.train import data_cut
+
+            index = args.index_date or data_cut(con) + timedelta(days=1)
+            previous = index.replace(day=1) - timedelta(days=1)
+            score(con, index_date=previous.replace(day=min(index.day, 28)), say=_progress(args))
         summary = score(
             con, index_date=args.index_date, all_reasons=args.all_reasons, say=_progress(args)
         )
@@ -365,6 +371,86 @@ def cmd_adherence(args: argparse.Namespace) -> dict:
     return summary
 
 
+def cmd_conference(args: argparse.Namespace) -> dict:
+    from stratify import conference, pack
+
+    if args.cluster == "all":
+        con = _open(args.db)
+        clusters = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT cluster_code FROM ref.practices ORDER BY 1"
+            ).fetchall()
+        ]
+        con.close()
+        return {"clusters": [cmd_conference(argparse.Namespace(**{**vars(args), "cluster": c, "out": None}))
+                             for c in clusters]}  # fmt: skip
+    con = _care_db(args.db)
+    try:
+        listed = conference.build_list(con, args.cluster, args.month)
+        actions = conference.open_actions(con, args.cluster)
+        attendance, outcomes = conference.last_outcomes(
+            con, args.cluster, conference.month_start(args.month)
+        )
+    except conference.ConferenceError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    stem = (
+        Path(args.out).with_suffix("")
+        if args.out
+        else Path(f"conference_{args.cluster}_{args.month}")
+    )
+    title = f"Case conference: cluster {args.cluster}, {args.month}"
+    xlsx = pack.write_workbook(
+        stem.with_suffix(".xlsx"), listed.rows, actions, attendance, outcomes, title
+    )
+    pdf = pack.write_pdf(stem.with_suffix(".pdf"), listed.rows, actions, outcomes, title)
+    rows = listed.rows
+    # Terminal output is for anyone: person ids are pseudonyms; names and NHS numbers stay in the pack.
+    summary = {
+        "cluster": args.cluster,
+        "month": args.month,
+        "since": listed.since.isoformat(),
+        "rules_version": listed.config_version,
+        "listed": rows.height,
+        "by_practice": dict(rows.group_by("practice_code").len().sort("practice_code").iter_rows()),
+        "patients": rows.select(
+            "list_order", "person_id", "practice_code", "tier", "why_discuss"
+        ).to_dicts(),
+        "open_actions": actions.height,
+        "workbook": str(xlsx),
+        "pdf": str(pdf),
+    }
+    if not args.json:
+        print(
+            f"{title}: {rows.height} patients (events since {listed.since}); {actions.height} open actions."
+        )
+        for r in summary["patients"]:
+            print(
+                f"  {r['list_order']:>2}. person {r['person_id']} ({r['practice_code']}, {r['tier']}): {r['why_discuss']}"
+            )
+        print(f"Pack: {xlsx} and {pdf} (patient-identifiable: direct-care team only).")
+    return summary
+
+
+def cmd_timeline(args: argparse.Namespace) -> dict:
+    from stratify import conference
+
+    con = _care_db(args.db)
+    try:
+        frame = conference.timeline(con, args.person_id)
+    finally:
+        con.close()
+    if not args.json:
+        print(
+            f"Timeline of person {args.person_id}: {frame.height} entries across {frame['setting'].n_unique()} settings"
+        )
+        for r in frame.tail(args.last).iter_rows(named=True):
+            print(f"  {r['event_date']}  {r['setting']:<22} {r['kind']:<22} {r['detail']}")
+    return {"person_id": args.person_id, "entries": frame.height, "events": frame.to_dicts()}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -433,6 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: the day after the data cut",
     )
     p.add_argument(
+        "--also-previous-month",
+        action="store_true",
+        help="score one month earlier too, so lists can show the change since last month",
+    )
+    p.add_argument(
         "--all-reasons",
         action="store_true",
         help="reasons for everyone, not only the top three tiers and the cohorts",
@@ -474,6 +565,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="default: the data cut")
     p.set_defaults(run=cmd_adherence)
+
+    p = command("conference", "this month's case-conference list for a cluster, and the pack")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--cluster", required=True, help="practice cluster code (e.g. U44100), or all")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", default=None, help="pack file stem (writes .xlsx and .pdf)")
+    p.set_defaults(run=cmd_conference)
+
+    p = command("timeline", "one person's record across every setting, in date order")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--person-id", type=int, required=True)
+    p.add_argument("--last", type=int, default=40, help="how many of the latest entries to print")
+    p.set_defaults(run=cmd_timeline)
     return parser
 
 

@@ -167,3 +167,133 @@ def record_care_plan(
         },
     )  # fmt: skip
     return plan_id, version
+
+
+# --------------------------------------------------------------------------------------------
+# Case conferences
+
+
+def record_conference(
+    con: duckdb.DuckDBPyConnection,
+    cluster_code: str,
+    month: str,
+    meeting_date: date,
+    recorded_by: str,
+) -> str:
+    """Open the record of one cluster's monthly meeting; returns its id."""
+    import re
+
+    if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise RecordError("month must be YYYY-MM")
+    if not isinstance(meeting_date, date):
+        raise RecordError("meeting date must be a date")
+    cluster = _text("cluster", cluster_code)
+    known = con.execute(
+        "SELECT count(*) FROM ref.practices WHERE cluster_code = ?", [cluster]
+    ).fetchall()
+    if not known[0][0]:
+        raise RecordError(f"no practice cluster {cluster}")
+    conference_id = str(uuid.uuid4())
+    con.execute(
+        "INSERT INTO ops.conferences VALUES (?, ?, ?, ?, ?, ?)",
+        [conference_id, cluster, month, meeting_date, _text("recorded_by", recorded_by), _now()],
+    )
+    return conference_id
+
+
+def _conference(con: duckdb.DuckDBPyConnection, conference_id: str) -> str:
+    found = con.execute(
+        "SELECT count(*) FROM ops.conferences WHERE conference_id = ?", [conference_id]
+    ).fetchall()
+    if not found[0][0]:
+        raise RecordError(f"no conference {conference_id}")
+    return conference_id
+
+
+def record_attendance(
+    con: duckdb.DuckDBPyConnection,
+    conference_id: str,
+    name: str,
+    role: str,
+    organisation: str,
+    recorded_by: str,
+) -> int:
+    row = {
+        "conference_id": _conference(con, conference_id),
+        "professional_name": _text("name", name),
+        "professional_role": _text("role", role),
+        "organisation": _text("organisation", organisation),
+        "recorded_by": _text("recorded_by", recorded_by),
+        "recorded_at": _now(),
+    }
+    return _insert(con, "ops.conference_attendance", row)
+
+
+def record_outcome(
+    con: duckdb.DuckDBPyConnection,
+    conference_id: str,
+    person_id: int,
+    outcome: str,
+    recorded_by: str,
+) -> int:
+    row = {
+        "conference_id": _conference(con, conference_id),
+        "person_id": _person(con, person_id),
+        "outcome": _text("outcome", outcome),
+        "recorded_by": _text("recorded_by", recorded_by),
+        "recorded_at": _now(),
+    }
+    return _insert(con, "ops.conference_outcomes", row)
+
+
+def record_action(
+    con: duckdb.DuckDBPyConnection,
+    conference_id: str,
+    person_id: int,
+    description: str,
+    owner: str,
+    owner_role: str,
+    due_date: date,
+    recorded_by: str,
+) -> str:
+    """A new action agreed at a conference; returns its id (progress is recorded against it)."""
+    if not isinstance(due_date, date):
+        raise RecordError("due date must be a date")
+    action_id = str(uuid.uuid4())
+    _insert(
+        con,
+        "ops.conference_actions",
+        {
+            "action_id": action_id, "conference_id": _conference(con, conference_id),
+            "person_id": _person(con, person_id), "description": _text("action", description),
+            "owner": _text("owner", owner), "owner_role": _text("owner role", owner_role),
+            "due_date": due_date, "status": "open", "recorded_by": _text("recorded_by", recorded_by),
+            "recorded_at": _now(),
+        },
+    )  # fmt: skip
+    return action_id
+
+
+def record_action_status(
+    con: duckdb.DuckDBPyConnection, action_id: str, status: str, recorded_by: str
+) -> int:
+    """Mark an action done, cancelled or open again: a new row, the history kept."""
+    if status not in ("open", "done", "cancelled"):
+        raise RecordError("status must be open, done or cancelled")
+    latest = con.execute(
+        "SELECT conference_id, person_id, description, owner, owner_role, due_date FROM ops.conference_actions "
+        "WHERE action_id = ? ORDER BY record_id DESC LIMIT 1",
+        [action_id],
+    ).fetchall()
+    if not latest:
+        raise RecordError(f"no action {action_id}")
+    conference_id, person_id, description, owner, owner_role, due_date = latest[0]
+    return _insert(
+        con,
+        "ops.conference_actions",
+        {
+            "action_id": action_id, "conference_id": conference_id, "person_id": person_id,
+            "description": description, "owner": owner, "owner_role": owner_role, "due_date": due_date,
+            "status": status, "recorded_by": _text("recorded_by", recorded_by), "recorded_at": _now(),
+        },
+    )  # fmt: skip
