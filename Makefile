@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/stratify evaluate-model --db stratify.duckdb --truth synthetic/ground_truth
 	$(BIN)/stratify candidates --db stratify.duckdb
 	$(BIN)/stratify adherence --db stratify.duckdb
+	$(BIN)/stratify audit --db stratify.duckdb
 	$(BIN)/stratify conference --db stratify.duckdb --cluster all --month 2026-11
 
 test: install

@@ -451,6 +451,39 @@ def cmd_timeline(args: argparse.Namespace) -> dict:
     return {"person_id": args.person_id, "entries": frame.height, "events": frame.to_dicts()}
 
 
+def cmd_audit(args: argparse.Namespace) -> dict:
+    from stratify.audit.run import default_months, month_ends, run
+    from stratify.models.train import TrainError, data_cut
+
+    con = _care_db(args.db)
+    try:
+        cut = args.as_of or data_cut(con)
+        months = default_months(con) if args.months is None else month_ends(cut, cut)
+        if args.months is not None:
+            first = cut.replace(day=1)
+            for _ in range(args.months - 1):
+                first = (first - timedelta(days=1)).replace(day=1)
+            months = month_ends(first, cut)
+        months = [m for m in months if m <= cut]
+        summary = run(con, months, say=_progress(args))
+    except TrainError as exc:
+        raise CommandError(str(exc)) from exc
+    finally:
+        con.close()
+    if not args.json:
+        print(
+            f"Audit {summary['from']} to {summary['to']}: {summary['months']} months, {summary['series']} "
+            "series (audit.values, audit.spc, audit.funnel; suppressed copy in audit.published)."
+        )
+        for r in summary["system_latest"]:
+            value = "n/a" if r["value"] is None else f"{r['value']:.1f}"
+            print(
+                f"  {r['title'][:70]:<70} {value:>8}  {r['variation']}"
+                + (f"; {r['assurance']}" if r["assurance"] else "")
+            )
+    return summary
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -565,6 +598,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="default: the data cut")
     p.set_defaults(run=cmd_adherence)
+
+    p = command(
+        "audit", "monthly audit per practice, cluster and system, with SPC and funnel plots"
+    )
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument(
+        "--as-of", type=date.fromisoformat, default=None, help="last month (default: data cut)"
+    )
+    p.add_argument("--months", type=int, default=None, help="how many months back (default: all)")
+    p.set_defaults(run=cmd_audit)
 
     p = command("conference", "this month's case-conference list for a cluster, and the pack")
     p.add_argument("--db", default="stratify.duckdb")

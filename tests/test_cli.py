@@ -224,3 +224,15 @@ def test_candidates_enrol_coordinator_and_adherence_from_the_command_line(tmp_pa
     assert done.returncode == 0, done.stderr
     steps = {(s["protocol"], s["step"]) for s in json.loads(done.stdout)["steps"]}
     assert ("diabetes", "all_three_targets") in steps and ("frailty", "named_coordinator") in steps
+
+
+def test_audit_from_the_command_line_prints_system_figures_with_icons(scored_registry, tmp_path):
+    import shutil
+
+    db = tmp_path / "stratify.duckdb"
+    shutil.copy(scored_registry[0], db)
+    done = _run("audit", "--db", str(db), "--months", "2", "--json", "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["months"] == 2
+    assert any(r["measure"] == "diabetes.hba1c" for r in summary["system_latest"])

@@ -103,6 +103,24 @@ def _spread(
     return idx, days
 
 
+def _annual(
+    rng: np.random.Generator,
+    recorded: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    period_start: int,
+    review_day: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Annual reviews fall near each person's own review day of the year (+/- 3 weeks), so a
+    practice's 12-month coverage does not swing with the calendar; a review day outside the
+    person's registered part of the year falls back to a uniform day within it."""
+    idx = np.flatnonzero(recorded)
+    day = period_start + np.clip(review_day[idx] + rng.integers(-21, 22, len(idx)), 0, 364)
+    lo, hi = start[idx], end[idx]
+    uniform = lo + (rng.random(len(idx)) * np.maximum(hi - lo, 1)).astype(np.int64)
+    return idx, np.where((day >= lo) & (day < hi), day, uniform)
+
+
 def _pick(rng: np.random.Generator, options: np.ndarray, n: int) -> np.ndarray:
     return options[rng.integers(0, len(options), n)]
 
@@ -162,6 +180,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
     bmi_mean = rng.normal(28, 5, n)
     quality = chunk.practice_quality[p.practice]
     consult, sbp, dbp = _codes("consultation"), _codes("systolic_bp"), _codes("diastolic_bp")
+    review_day = rng.integers(0, 365, n)
     for k, ys in enumerate(chunk.years):
         a, b = w.start[k], w.end[k]
         active = b > a
@@ -179,7 +198,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         needs_bp = (age >= 40) | diabetic | (ys.conditions > 0)
         p_bp = np.where(diabetic, 0.92 * quality, np.where(ys.conditions > 0, 0.7, 0.3))
         bp = active & needs_bp & (rng.random(n) < np.clip(p_bp, 0, 1))
-        idx, days = _spread(rng, bp.astype(np.int64), a, b)
+        idx, days = _annual(rng, bp, a, b, chunk.index_days[k], review_day)
         s_val = np.rint(sbp_mean[idx] + 5 * ys.health[idx] + rng.normal(0, 10, len(idx)))
         d_val = np.rint(dbp_mean[idx] + rng.normal(0, 7, len(idx)))
         rows.add(
@@ -231,7 +250,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         ]
         for name, completeness, value_fn, unit in processes:
             recorded = active & diabetic & (rng.random(n) < np.clip(completeness * quality, 0, 1))
-            idx, days = _spread(rng, recorded.astype(np.int64), a, b)
+            idx, days = _annual(rng, recorded, a, b, chunk.index_days[k], review_day)
             if name == "smoking_status":
                 code = smoking_codes[smoker[idx]]
             else:
@@ -251,7 +270,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
             ("care_plan_review", np.where(moderate, 0.25 * quality, 0.0)),
         ]:
             recorded = active & (rng.random(n) < np.clip(prob, 0, 1))
-            idx, days = _spread(rng, recorded.astype(np.int64), a, b)
+            idx, days = _annual(rng, recorded, a, b, chunk.index_days[k], review_day)
             rows.add(person=idx, day=days, code=np.full(len(idx), _codes(name)[0]))
         frailty_coded = active & older & (ys.efi >= 5) & (rng.random(n) < 0.3)
         idx, days = _spread(rng, frailty_coded.astype(np.int64), a, b)
