@@ -363,7 +363,7 @@ def cmd_adherence(args: argparse.Namespace) -> dict:
             f"Protocol adherence on {summary['as_of']} (per practice and cluster in care.adherence_by_practice):"
         )
         for s in summary["steps"]:
-            rate = (s["met"] + s["due_soon"]) / s["applicable"] if s["applicable"] else float("nan")
+            rate = s["met"] / s["applicable"] if s["applicable"] else float("nan")
             print(
                 f"  {s['protocol']:<13} {s['step_title'][:52]:<52} {s['applicable']:>8,} "
                 f"applicable  {rate:6.1%} met  ({s['due_soon']:,} due soon)"

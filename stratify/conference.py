@@ -103,8 +103,8 @@ def build_list(
         )
         .filter(pl.col("why_discuss").list.len() > 0)
         .sort(
-            ["urgency", pl.col("why_discuss").list.len(), "probability"],
-            descending=[False, True, True],
+            ["urgency", pl.col("why_discuss").list.len(), "probability", "person_id"],
+            descending=[False, True, True, False],
         )
         .with_columns(rank_in_practice=pl.int_range(pl.len()).over("practice_code") + 1)
         .filter(pl.col("rank_in_practice") <= cfg["cap_per_practice"])

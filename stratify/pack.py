@@ -20,7 +20,8 @@ LIST_COLUMNS = {
     "emergency_admissions_90d": ("Emergency admissions (90 days)", 12),
     "ae_attendances_90d": ("A&E (90 days)", 9), "last_discharge_date": ("Last discharge", 12),
     "post_discharge_detail": ("Contact after discharge", 30), "care_plan_status": ("Care plan", 14),
-    "care_plan_date": ("Care plan agreed / reviewed", 13), "coordinator_name": ("Named coordinator", 18),
+    "care_plan_date": ("Care plan agreed / reviewed", 13),
+    "care_plan_review_due": ("Care plan review due", 12), "coordinator_name": ("Named coordinator", 18),
     "coordinator_role": ("Coordinator role", 16), "accountable_gp": ("Accountable GP", 16),
     "repeat_medicines": ("Repeat medicines", 9), "last_medication_review": ("Last medication review", 13),
     "falls_12m": ("Falls (12 months)", 8), "open_action_list": ("Open actions", 50),
@@ -74,7 +75,7 @@ def write_workbook(
     """Sheets: the list (risk tiers coloured), open actions, and the last meeting's outcomes."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path))
+    book = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     book.set_properties({"title": title, "comments": NOTICE})
     header = book.add_format({"bold": True, "bg_color": "#005eb8", "font_color": "white", "text_wrap": True,
                               "valign": "top", "border": 1})  # fmt: skip

@@ -160,6 +160,9 @@ def test_the_timeline_puts_every_setting_and_the_teams_decisions_in_date_order(d
         "SELECT person_id FROM registry.events WHERE person_id IS NOT NULL GROUP BY person_id "
         "ORDER BY count(DISTINCT setting) DESC, person_id LIMIT 1"
     ).fetchall()[0][0]
+    cluster = con.execute(
+        "SELECT cluster_code FROM registry.person WHERE person_id = ?", [person]
+    ).fetchall()[0][0]
     meeting = record_conference(con, cluster, "2026-10", date(2026, 10, 20), "chair")
     record_outcome(con, meeting, person, "keep under review", "chair")
     frame = conference.timeline(con, person)
@@ -218,3 +221,37 @@ def test_last_months_scores_give_the_change_and_the_risen_a_tier_rule(db):
         "very_high",
         "high",
     }
+
+
+def test_a_conference_records_nothing_about_another_clusters_patients(db):
+    from stratify.care.records import RecordError
+
+    con = duckdb.connect(str(db))
+    clusters = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT cluster_code FROM ref.practices ORDER BY 1"
+        ).fetchall()
+    ]
+    meeting = record_conference(con, clusters[0], "2026-10", date(2026, 10, 20), "chair")
+    outsider = con.execute(
+        "SELECT min(person_id) FROM registry.person WHERE cluster_code = ?", [clusters[1]]
+    ).fetchall()[0][0]
+    with pytest.raises(RecordError, match="not registered in this conference's cluster"):
+        record_outcome(con, meeting, outsider, "discussed", "chair")
+    with pytest.raises(RecordError, match="not registered in this conference's cluster"):
+        record_action(
+            con, meeting, outsider, "call", "Nurse B", "district nurse", date(2026, 11, 5), "chair"
+        )
+    con.close()
+
+
+def test_free_text_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path):
+    frame = pl.DataFrame(
+        {"action": ["=HYPERLINK(1)"], "patient_name": ["A"], "nhs_number": ["9990000018"]}
+    )
+    path = pack.write_workbook(
+        tmp_path / "p.xlsx", pl.DataFrame(), frame, pl.DataFrame(), pl.DataFrame(), "t"
+    )
+    cell = openpyxl.load_workbook(path)["Open actions"]["A2"]
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")

@@ -1,6 +1,7 @@
--- audit.measures (practice level) for one month ending $month_end. Populations come from the
--- features as at the month's end (computed with the adherence run for that date); enrolment,
--- coordinators and care plans as recorded by then; activity within the month.
+-- audit.measures (practice level) for one month, $month_start to $month_end. The population is
+-- everyone registered and alive at the month's start (features.person_features computed for
+-- that index date), so deaths and activity during the month count; enrolment and coordinators
+-- as recorded by the month's end; protocol adherence as at the month's end.
 -- Eligible: the frail and diabetic cohorts (tiers need monthly scores, which history lacks).
 CREATE TABLE IF NOT EXISTS audit.measures (
     month DATE, level VARCHAR, unit_code VARCHAR, measure VARCHAR, numerator DOUBLE,
@@ -71,8 +72,8 @@ by_practice AS (
 ),
 adherence AS (
     SELECT practice_code, protocol || '.' || step AS measure,
-           count(*) FILTER (WHERE status IN ('met', 'due_soon')) AS met,
-           count(*) FILTER (WHERE status <> 'not_applicable') AS applicable
+           count(*) FILTER (WHERE status IN ('met', 'due_soon') AND NOT pending) AS met,
+           count(*) FILTER (WHERE status <> 'not_applicable' AND NOT pending) AS applicable
     FROM care.adherence WHERE as_of = $month_end
     GROUP BY ALL
 )

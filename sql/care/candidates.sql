@@ -19,7 +19,8 @@ coordinators AS (
 ),
 plans AS (
     SELECT person_id, arg_max(plan_id, record_id) AS plan_id, arg_max(version, record_id) AS plan_version,
-           arg_max(status, record_id) AS plan_status, arg_max(review_date, record_id) AS plan_review_date
+           arg_max(status, record_id) AS plan_status, arg_max(review_date, record_id) AS plan_review_date,
+           CAST(max(recorded_at) AS DATE) AS plan_updated
     FROM ops.care_plans GROUP BY person_id
 )
 SELECT
@@ -47,7 +48,8 @@ SELECT
     pl.plan_id,
     pl.plan_version,
     pl.plan_status,
-    pl.plan_review_date
+    pl.plan_review_date,
+    pl.plan_updated
 FROM scored AS s
 JOIN registry.person AS p USING (person_id)
 LEFT JOIN decisions AS d USING (person_id)

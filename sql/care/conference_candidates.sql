@@ -19,13 +19,13 @@ prev_scores AS (
 ),
 pool AS (
     SELECT c.person_id, c.enrolment_status, c.eligible_because, c.coordinator_name, c.coordinator_role,
-           c.coordinator_organisation, c.accountable_gp, c.plan_status, c.plan_review_date
+           c.coordinator_organisation, c.accountable_gp, c.plan_status, c.plan_review_date, c.plan_updated
     FROM care.candidates AS c WHERE c.cluster_code = $cluster
 ),
 spells AS (
     SELECT s.person_id,
            count(*) FILTER (WHERE s.is_emergency AND s.admission_date >= $recent_start) AS emergency_admissions_90d,
-           count(*) FILTER (WHERE s.is_emergency AND s.admission_date > $since) AS emergency_since_last,
+           count(*) FILTER (WHERE s.is_emergency AND s.admission_date >= $since) AS emergency_since_last,
            max(s.discharge_date) FILTER (WHERE s.is_emergency) AS last_discharge_date
     FROM registry.spells AS s JOIN pool USING (person_id)
     WHERE s.admission_date <= $as_of
@@ -34,7 +34,7 @@ spells AS (
 ae AS (
     SELECT a.person_id,
            count(*) FILTER (WHERE a.arrival_date >= $recent_start) AS ae_attendances_90d,
-           count(*) FILTER (WHERE a.arrival_date > $since) AS ae_since_last
+           count(*) FILTER (WHERE a.arrival_date >= $since) AS ae_since_last
     FROM registry.ae_attendances AS a JOIN pool USING (person_id)
     WHERE a.arrival_date <= $as_of
     GROUP BY a.person_id
@@ -59,7 +59,7 @@ latest_adherence AS (
 overdue AS (
     SELECT person_id, count(*) AS overdue_steps,
            string_agg(step_title, '; ' ORDER BY protocol, step) AS overdue_list
-    FROM latest_adherence WHERE status = 'not_met' AND step NOT LIKE 'all_%'
+    FROM latest_adherence WHERE status = 'not_met' AND step NOT LIKE 'all\_%' ESCAPE '\'
     GROUP BY person_id
 ),
 discharge_contact AS (
@@ -120,7 +120,8 @@ SELECT
     dc.contact_detail AS post_discharge_detail,
     coalesce(pool.plan_status, CASE WHEN cd.last_care_plan_code IS NOT NULL THEN 'coded in GP record' END, 'none')
         AS care_plan_status,
-    greatest(pool.plan_review_date, cd.last_care_plan_code) AS care_plan_date,
+    greatest(pool.plan_updated, cd.last_care_plan_code) AS care_plan_date,
+    pool.plan_review_date AS care_plan_review_due,
     pool.coordinator_name,
     pool.coordinator_role,
     pool.coordinator_organisation,

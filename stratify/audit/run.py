@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
+from stratify import features
 from stratify.audit import disclosure
 from stratify.audit.funnel import funnel
 from stratify.audit.spc import xmr
@@ -69,7 +70,8 @@ def run(
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     con.execute("DROP TABLE IF EXISTS audit.measures")
     for i, month_end in enumerate(months):
-        run_adherence(con, month_end)
+        run_adherence(con, month_end)  # protocol status as at the month's end
+        features.compute(con, month_end.replace(day=1))  # the population at the month's start
         run_model(
             con,
             "audit/measures_practice",
@@ -83,16 +85,35 @@ def run(
     spc = _spc(values)
     funnels = _funnels(values)
     published = publish(values)
-    for name, frame in (
-        ("values", values),
-        ("spc", spc),
-        ("funnel", funnels),
-        ("published", published),
-    ):
+    # Commissioner-facing charts are drawn from the published (suppressed, rounded) figures only.
+    multipliers = dict(values.select("measure", "multiplier").unique("measure").iter_rows())
+    released = published.with_columns(
+        numerator=pl.col("numerator").cast(pl.Float64),
+        denominator=pl.col("denominator").cast(pl.Float64),
+        multiplier=pl.col("measure").replace_strict(multipliers, default=None),
+    )
+    spc_published = _spc(released.filter(pl.col("level") != "practice"))
+    funnel_published = _funnels(
+        released.filter(pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null())
+    )
+    tables = {
+        "values": values, "spc": spc, "funnel": funnels, "published": published,
+        "spc_published": spc_published, "funnel_published": funnel_published,
+    }  # fmt: skip
+    for name, frame in tables.items():
+        if frame.width == 0:  # too little history for any chart
+            con.execute(f"DROP TABLE IF EXISTS audit.{name}")
+            continue
         con.register("__frame", frame.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE audit.{name} AS SELECT * FROM __frame")
         con.unregister("__frame")
-    latest = spc.filter((pl.col("level") == "system") & (pl.col("month") == months[-1]))
+    latest = (
+        spc_published.filter((pl.col("level") == "system") & (pl.col("month") == months[-1]))
+        if spc_published.width
+        else pl.DataFrame(
+            schema={c: pl.String for c in ("measure", "title", "value", "variation", "assurance")}
+        )
+    )
     return {
         "months": len(months),
         "from": months[0].isoformat(),

@@ -124,16 +124,16 @@ def record_care_plan(
 ) -> tuple[str, int]:
     """Create a care plan, or (with plan_id) record its next version: a review or a change."""
     person_id = _person(con, person_id)
-    if not goals:
-        raise RecordError("a care plan needs at least one goal")
+    if isinstance(goals, str) or not isinstance(goals, list | tuple) or not goals:
+        raise RecordError("a care plan needs a list of at least one goal")
     goals = [_text("goal", g) for g in goals]
     checked = []
     for a in actions:
-        if not isinstance(a.due, date):
+        if not isinstance(a.due, date) or isinstance(a.due, datetime):
             raise RecordError("action due date must be a date")
         checked.append({"what": _text("action", a.what), "owner": _text("action owner", a.owner),
                         "due": a.due.isoformat()})  # fmt: skip
-    if not isinstance(review_date, date):
+    if not isinstance(review_date, date) or isinstance(review_date, datetime):
         raise RecordError("review date must be a date")
     if review_date > date.today() + timedelta(days=2 * 366):
         raise RecordError("review date must be within two years")
@@ -201,12 +201,21 @@ def record_conference(
     return conference_id
 
 
-def _conference(con: duckdb.DuckDBPyConnection, conference_id: str) -> str:
+def _conference(
+    con: duckdb.DuckDBPyConnection, conference_id: str, person_id: int | None = None
+) -> str:
+    """The conference, checked to exist and, given a person, to be their cluster's."""
     found = con.execute(
-        "SELECT count(*) FROM ops.conferences WHERE conference_id = ?", [conference_id]
+        "SELECT cluster_code FROM ops.conferences WHERE conference_id = ?", [conference_id]
     ).fetchall()
-    if not found[0][0]:
+    if not found:
         raise RecordError(f"no conference {conference_id}")
+    if person_id is not None:
+        cluster = con.execute(
+            "SELECT cluster_code FROM registry.person WHERE person_id = ?", [person_id]
+        ).fetchall()
+        if not cluster or cluster[0][0] != found[0][0]:
+            raise RecordError("that person is not registered in this conference's cluster")
     return conference_id
 
 
@@ -237,8 +246,8 @@ def record_outcome(
     recorded_by: str,
 ) -> int:
     row = {
-        "conference_id": _conference(con, conference_id),
-        "person_id": _person(con, person_id),
+        "conference_id": _conference(con, conference_id, _person(con, person_id)),
+        "person_id": person_id,
         "outcome": _text("outcome", outcome),
         "recorded_by": _text("recorded_by", recorded_by),
         "recorded_at": _now(),
@@ -264,8 +273,9 @@ def record_action(
         con,
         "ops.conference_actions",
         {
-            "action_id": action_id, "conference_id": _conference(con, conference_id),
-            "person_id": _person(con, person_id), "description": _text("action", description),
+            "action_id": action_id,
+            "conference_id": _conference(con, conference_id, _person(con, person_id)),
+            "person_id": person_id, "description": _text("action", description),
             "owner": _text("owner", owner), "owner_role": _text("owner role", owner_role),
             "due_date": due_date, "status": "open", "recorded_by": _text("recorded_by", recorded_by),
             "recorded_at": _now(),

@@ -101,7 +101,7 @@ def top_reasons(
         reasons = []
         for j in chosen:
             c = float(per_feature[row, j])
-            direction = "raises risk" if c > 0 else "lowers risk"
+            direction = "raises risk" if c > 0 else "lowers risk" if c < 0 else "no effect"
             text = f"{describe(columns[j], values[row, j])} ({direction})"
             reasons.append((columns[j], float(values[row, j]), c, text))
         out.append(reasons)

@@ -53,8 +53,11 @@ def score(
     x = matrix(frame, columns)
     booster = lgb.Booster(model_str=model["lightgbm_model"])
     calibrator = Calibrator(**json.loads(model["calibrator"]))
-    probability = calibrator(booster.predict(x, num_threads=2))
-    tier = tiers(probability, cfg["tiers"])
+    raw = booster.predict(x, num_threads=2)
+    probability = calibrator(raw)
+    # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
+    # leave ties that row order breaks at random.
+    tier = tiers(raw, cfg["tiers"])
     say(f"scored {frame.height:,} people on {index_date} ({time.perf_counter() - t0:.1f}s)")
     frail = frame["efi_category"].is_in(["moderate", "severe"]).to_numpy() | (
         (frame["age"].to_numpy() >= 65) & np.isin(tier, ["very_high", "high"])
@@ -73,7 +76,7 @@ def score(
             "index_date": index_date,
             "person_id": frame["person_id"],
             "probability": probability,
-            "rank": pl.Series(probability).rank("ordinal", descending=True).cast(pl.Int64),
+            "rank": pl.Series(raw).rank("ordinal", descending=True).cast(pl.Int64),
             "tier": tier,
             "frail": frail,
             "diabetic": diabetic,

@@ -51,8 +51,11 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
         "CREATE TABLE IF NOT EXISTS care.adherence (as_of DATE, protocol VARCHAR, protocol_version VARCHAR, "
         "source VARCHAR, step VARCHAR, step_title VARCHAR, owner VARCHAR, person_id BIGINT, "
         "practice_code VARCHAR, cluster_code VARCHAR, status VARCHAR, evidence_date DATE, "
-        "evidence VARCHAR, missing VARCHAR)"
+        "evidence VARCHAR, missing VARCHAR, pending BOOLEAN)"
     )
+    # pending: due soon because the deadline has not come yet (not done, not late): left out of
+    # the roll-ups' numerator and denominator alike.
+    con.execute("ALTER TABLE care.adherence ADD COLUMN IF NOT EXISTS pending BOOLEAN")
     con.execute("DELETE FROM care.adherence WHERE as_of = ?", [as_of])
     for protocol in protocols.load_all().values():
         _run_protocol(con, protocol, as_of, agreement)
@@ -61,7 +64,8 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
     summary = (
         con.sql(
             "SELECT protocol, step, step_title, sum(applicable) AS applicable, sum(met) AS met, "
-            "sum(due_soon) AS due_soon, sum(not_met) AS not_met FROM care.adherence_by_practice "
+            "sum(due_soon) AS due_soon, sum(not_met) AS not_met, sum(pending) AS pending "
+            "FROM care.adherence_by_practice "
             "WHERE as_of = ? GROUP BY ALL ORDER BY protocol, min(step_order)",
             params=[as_of],
         )
@@ -91,8 +95,8 @@ def _run_protocol(con, protocol: Protocol, as_of: date, agreement: protocols.Rol
         )
         con.execute(
             "INSERT INTO care.adherence SELECT ?, ?, ?, ?, ?, ?, ?, r.person_id, p.practice_code, "
-            "p.cluster_code, r.status, r.evidence_date, r.evidence, r.missing "
-            "FROM step_result AS r JOIN protocol_population AS p USING (person_id)",
+            "p.cluster_code, r.status, r.evidence_date, r.evidence, r.missing, "
+            "r.status = 'due_soon' AND ? FROM step_result AS r JOIN protocol_population AS p USING (person_id)",
             [
                 as_of,
                 protocol.protocol,
@@ -101,5 +105,6 @@ def _run_protocol(con, protocol: Protocol, as_of: date, agreement: protocols.Rol
                 step.id,
                 step.title,
                 owner,
+                step.kind == "contact_after_discharge",
             ],
         )

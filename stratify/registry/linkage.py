@@ -87,10 +87,23 @@ def link(con: duckdb.DuckDBPyConnection, cfg: LinkageConfig, say=lambda _m: None
     db = DuckDBAPI(duckdb.connect(config={"memory_limit": "2GB"}))
     left = db.register(people, table_name="registered_people")
     right = db.register(records, table_name="records_to_link")
-    linker = Linker([left, right], _settings(cfg, people.num_rows), log_level=logging.ERROR)
-    linker.training.estimate_u_using_random_sampling(max_pairs=cfg.max_pairs_for_u, seed=cfg.seed)
-    for rule in cfg.blocking_rules_for_training:
-        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+
+    def fresh() -> Linker:
+        linker = Linker([left, right], _settings(cfg, people.num_rows), log_level=logging.ERROR)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=cfg.max_pairs_for_u, seed=cfg.seed
+        )
+        return linker
+
+    linker = fresh()
+    try:
+        for rule in cfg.blocking_rules_for_training:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+    except ValueError as exc:
+        # With very few records a comparison level is never seen among matches and EM drives its
+        # m probability to zero; fall back to Splink's default m probabilities for every level.
+        say(f"linkage: EM not fitted ({str(exc).split('.')[0]}); default m probabilities used")
+        linker = fresh()
     # Splink orders each pair's sides by dataset name; put the person on one side, record on other.
     scored = (
         linker.inference.predict(threshold_match_probability=0.01)

@@ -82,15 +82,15 @@ def test_the_eligible_count_agrees_with_a_direct_count_of_the_cohorts(audited):
         db, "SELECT numerator FROM audit.values WHERE level = 'system' AND measure = 'eligible_people' AND month = ?",
         [MONTHS[-1]],
     )["numerator"].item()  # fmt: skip
-    month = MONTHS[-1]
+    start = MONTHS[-1].replace(day=1)  # the population is everyone registered and alive then
     diabetic = _sql(
         db,
-        "SELECT count(*) AS n FROM registry.person AS p WHERE p.registration_date <= $m "
-        "AND p.date_of_birth <= $m AND (p.deregistration_date IS NULL OR p.deregistration_date > $m) "
-        "AND (p.date_of_death IS NULL OR p.date_of_death > $m) AND EXISTS (SELECT 1 FROM registry.gp_events AS e "
+        "SELECT count(*) AS n FROM registry.person AS p WHERE p.registration_date < $d "
+        "AND p.date_of_birth < $d AND (p.deregistration_date IS NULL OR p.deregistration_date >= $d) "
+        "AND (p.date_of_death IS NULL OR p.date_of_death >= $d) AND EXISTS (SELECT 1 FROM registry.gp_events AS e "
         "JOIN ref.codelists AS c ON c.code = e.snomed_code AND c.list IN ('diabetes_type1', 'diabetes_type2') "
-        "WHERE e.person_id = p.person_id AND e.event_date <= $m)",
-        {"m": month},
+        "WHERE e.person_id = p.person_id AND e.event_date < $d)",
+        {"d": start},
     )["n"].item()
     frail_only = _sql(
         db,
@@ -145,3 +145,32 @@ def test_the_published_copy_suppresses_small_numbers_everywhere(audited):
     shown = published.filter(pl.col("numerator").is_not_null() & (pl.col("numerator") > 0))
     assert (shown["numerator"] % 5 == 0).all()
     assert not ((published["numerator"] >= 1) & (published["numerator"] <= 7)).any()
+
+
+def test_deaths_in_the_month_are_counted_for_the_frail_cohort(audited):
+    db, _ = audited
+    month = MONTHS[-1]
+    audit = _sql(
+        db, "SELECT denominator FROM audit.values WHERE level = 'system' AND measure = 'frail_deaths_in_hospital' "
+        "AND month = ?", [month],
+    )  # fmt: skip
+    direct = _sql(
+        db,
+        "SELECT count(*) AS n FROM registry.person AS p JOIN features.person_features AS f USING (person_id) "
+        "WHERE f.efi_category IN ('moderate', 'severe') AND p.date_of_death BETWEEN ? AND ?",
+        [month.replace(day=1), month],
+    )["n"].item()
+    assert (audit["denominator"].item() if audit.height else 0) == direct
+
+
+def test_commissioner_charts_are_drawn_from_suppressed_figures(audited):
+    db, _ = audited
+    spc = _sql(db, "SELECT * FROM audit.spc_published")
+    assert set(spc["level"]) <= {"cluster", "system"}
+    shown = spc.filter(pl.col("numerator").is_not_null() & (pl.col("numerator") > 0))
+    assert (shown["numerator"] % 5 == 0).all()
+    funnel = _sql(db, "SELECT * FROM audit.funnel_published")
+    assert (
+        funnel.height == 0
+        or ((funnel["numerator"] % 5 == 0) & (funnel["denominator"] % 5 == 0)).all()
+    )

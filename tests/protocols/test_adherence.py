@@ -171,3 +171,12 @@ def test_every_row_shows_its_protocol_version_source_and_owner(adherence):
     )
     falls = _status(adherence, 9, "frailty", "falls_question")
     assert "district nurse (housebound patients)" in falls["owner"]
+
+
+def test_a_discharge_still_within_its_deadline_is_pending_not_met(adherence):
+    rows = adherence.filter(pl.col("protocol") == "transitions").sort("patient")
+    assert rows.select("patient", "status", "pending").rows() == [
+        (6, "met", False),
+        (7, "not_met", False),
+        (8, "due_soon", True),
+    ]
