@@ -224,6 +224,12 @@ def test_candidates_enrol_coordinator_and_adherence_from_the_command_line(tmp_pa
     assert done.returncode == 0, done.stderr
     steps = {(s["protocol"], s["step"]) for s in json.loads(done.stdout)["steps"]}
     assert ("diabetes", "all_three_targets") in steps and ("frailty", "named_coordinator") in steps
+    con = duckdb.connect(str(db), read_only=True)
+    sums = con.execute(
+        "SELECT (SELECT sum(met) FROM care.adherence_by_practice), (SELECT sum(met) FROM care.adherence_by_cluster)"
+    ).fetchall()[0]
+    con.close()
+    assert sums[0] == sums[1] > 0
 
 
 def test_audit_from_the_command_line_prints_system_figures_with_icons(scored_registry, tmp_path):

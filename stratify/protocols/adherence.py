@@ -61,6 +61,7 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
         _run_protocol(con, protocol, as_of, agreement)
         say(f"{protocol.protocol} v{protocol.version}: {len(protocol.steps)} steps")
     run_model(con, "care/adherence_by_practice", {"as_of": as_of})
+    run_model(con, "care/adherence_by_cluster", {"as_of": as_of})
     summary = (
         con.sql(
             "SELECT protocol, step, step_title, sum(applicable) AS applicable, sum(met) AS met, "
