@@ -26,6 +26,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_DIR = ROOT / "data_contracts"
 MACROS = ROOT / "sql" / "staging" / "macros.sql"
 
+# The nine feeds of DESIGN.md, in the order they are built.
+FEEDS = (
+    "patients",
+    "gp_events",
+    "gp_medications",
+    "apc_spells",
+    "ecds_attendances",
+    "op_appointments",
+    "community_contacts",
+    "mh_contacts",
+    "social_care_services",
+)
+
 CODE_SYSTEMS: dict[str, tuple[str, str]] = {
     # name: (regular expression the whole trimmed value must match, what to call it in a reason)
     "snomed_ct": ("[1-9][0-9]{5,17}", "SNOMED CT identifier"),

@@ -53,3 +53,16 @@ def scored_registry(built_registry, tmp_path_factory) -> tuple[Path, dict, dict]
     scored = score(con)
     con.close()
     return copy, trained, scored
+
+
+@pytest.fixture
+def care_db(scored_registry, tmp_path) -> Path:
+    """A writable copy of the scored registry with the operational schema in place."""
+    import shutil
+
+    from stratify import operational
+
+    copy = tmp_path / "stratify.duckdb"
+    shutil.copy(scored_registry[0], copy)
+    operational.migrate(copy)
+    return copy

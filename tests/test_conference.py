@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import duckdb
@@ -11,7 +10,7 @@ import polars as pl
 import pytest
 from pypdf import PdfReader
 
-from stratify import conference, operational, pack
+from stratify import conference, pack
 from stratify.care import candidates
 from stratify.care.records import (
     record_action,
@@ -25,12 +24,8 @@ MONTH = "2026-11"
 
 
 @pytest.fixture
-def db(scored_registry, tmp_path):
-    source, _, _ = scored_registry
-    copy = tmp_path / "stratify.duckdb"
-    shutil.copy(source, copy)
-    operational.migrate(copy)
-    return copy
+def db(care_db):
+    return care_db
 
 
 def _cluster(con) -> str:

@@ -24,17 +24,7 @@ from stratify.registry import linkage
 from stratify.registry.models import run_model
 
 SCHEMAS = ("staging", "ref", "registry", "meta", "ops")
-FEEDS = (
-    "patients",
-    "gp_events",
-    "gp_medications",
-    "apc_spells",
-    "ecds_attendances",
-    "op_appointments",
-    "community_contacts",
-    "mh_contacts",
-    "social_care_services",
-)
+FEEDS = contracts.FEEDS
 REFERENCE = ("practices", "deprivation")
 # The registry models, in dependency order; each file makes the table it is named for.
 BEFORE_LINKAGE = ("registry/person", "registry/linkage_candidates")

@@ -13,24 +13,13 @@ import polars as pl
 from sklearn.metrics import roc_auc_score
 
 from stratify import codelists
+from stratify.contracts import FEEDS
 from stratify.dates import add_years
 from stratify.synth import defects, events, health
 from stratify.synth import population as pop
 from stratify.synth import reference as ref
 from stratify.synth.config import SynthConfig
 from stratify.synth.writer import FeedWriter
-
-FEEDS = (
-    "patients",
-    "gp_events",
-    "gp_medications",
-    "apc_spells",
-    "ecds_attendances",
-    "op_appointments",
-    "community_contacts",
-    "mh_contacts",
-    "social_care_services",
-)
 
 SHAPES = {
     "gp_events": defects.FeedShape(

@@ -21,12 +21,8 @@ from stratify.registry.build import build
 
 
 @pytest.fixture
-def db(scored_registry, tmp_path):
-    source, _, _ = scored_registry
-    copy = tmp_path / "stratify.duckdb"
-    shutil.copy(source, copy)
-    operational.migrate(copy)
-    return copy
+def db(care_db):
+    return care_db
 
 
 @pytest.fixture
