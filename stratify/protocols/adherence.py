@@ -20,6 +20,10 @@ def _calendar(con: duckdb.DuckDBPyConnection, start: date, end: date) -> None:
     """protocol_calendar(day, working_index): working days counted from `start`, weekends and
     England and Wales bank holidays excluded."""
     holidays = pl.read_csv(PROTOCOL_DIR / "bank_holidays.csv", try_parse_dates=True)["date"]
+    if end > holidays.max().replace(month=12, day=31):
+        raise protocols.ProtocolError(
+            f"bank_holidays.csv ends in {holidays.max().year}; add the bank holidays up to {end}"
+        )
     days = pl.date_range(start, end, eager=True).alias("day")
     frame = (
         pl.DataFrame({"day": days})
@@ -45,7 +49,9 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
     t0 = time.perf_counter()
     con.execute("CREATE SCHEMA IF NOT EXISTS care")
     features.compute(con, as_of + timedelta(days=1))  # on or before the as-of date
-    _calendar(con, as_of - timedelta(days=400), as_of)
+    loaded = protocols.load_all()
+    lookback = max(p.population.lookback_days for p in loaded.values())
+    _calendar(con, as_of - timedelta(days=lookback + 31), as_of)  # covers every discharge looked at
     agreement = protocols.roles()
     con.execute(
         "CREATE TABLE IF NOT EXISTS care.adherence (as_of DATE, protocol VARCHAR, protocol_version VARCHAR, "
@@ -57,7 +63,7 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
     # the roll-ups' numerator and denominator alike.
     con.execute("ALTER TABLE care.adherence ADD COLUMN IF NOT EXISTS pending BOOLEAN")
     con.execute("DELETE FROM care.adherence WHERE as_of = ?", [as_of])
-    for protocol in protocols.load_all().values():
+    for protocol in loaded.values():
         _run_protocol(con, protocol, as_of, agreement)
         say(f"{protocol.protocol} v{protocol.version}: {len(protocol.steps)} steps")
     run_model(con, "care/adherence_by_practice", {"as_of": as_of})
