@@ -250,3 +250,16 @@ def test_free_text_that_looks_like_a_formula_stays_text_in_the_workbook(tmp_path
     )
     cell = openpyxl.load_workbook(path)["Open actions"]["A2"]
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
+
+
+def test_a_conference_is_recorded_once_per_cluster_and_month_on_a_date_in_that_month(db):
+    from stratify.care.records import RecordError
+
+    con = duckdb.connect(str(db))
+    cluster = _cluster(con)
+    with pytest.raises(RecordError, match="meeting date 2026-11-02 is not in 2026-10"):
+        record_conference(con, cluster, "2026-10", date(2026, 11, 2), "chair")
+    record_conference(con, cluster, "2026-10", date(2026, 10, 20), "chair")
+    with pytest.raises(RecordError, match="already recorded"):
+        record_conference(con, cluster, "2026-10", date(2026, 10, 27), "chair")
+    con.close()

@@ -185,14 +185,22 @@ def record_conference(
 
     if not isinstance(month, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise RecordError("month must be YYYY-MM")
-    if not isinstance(meeting_date, date):
+    if not isinstance(meeting_date, date) or isinstance(meeting_date, datetime):
         raise RecordError("meeting date must be a date")
+    if meeting_date.strftime("%Y-%m") != month:
+        raise RecordError(f"meeting date {meeting_date} is not in {month}")
     cluster = _text("cluster", cluster_code)
     known = con.execute(
         "SELECT count(*) FROM ref.practices WHERE cluster_code = ?", [cluster]
     ).fetchall()
     if not known[0][0]:
         raise RecordError(f"no practice cluster {cluster}")
+    held = con.execute(
+        "SELECT count(*) FROM ops.conferences WHERE cluster_code = ? AND month = ?",
+        [cluster, month],
+    ).fetchall()
+    if held[0][0]:
+        raise RecordError(f"the {month} conference of {cluster} is already recorded; add to it")
     conference_id = str(uuid.uuid4())
     con.execute(
         "INSERT INTO ops.conferences VALUES (?, ?, ?, ?, ?, ?)",
