@@ -307,27 +307,38 @@ def cmd_candidates(args: argparse.Namespace) -> dict:
     return summary
 
 
-def cmd_enrol(args: argparse.Namespace) -> dict:
-    from stratify.care.records import RecordError, record_enrolment
+def _record(args: argparse.Namespace, write, what: str) -> dict:
+    """Run one write of the care-records layer; a refused write is a one-line error."""
+    from stratify.care.records import RecordError
 
     con = _care_db(args.db)
     try:
-        record_id = record_enrolment(con, args.person_id, args.action, args.by, args.reason)
+        record_id = write(con)
     except RecordError as exc:
         raise CommandError(str(exc)) from exc
     finally:
         con.close()
     if not args.json:
-        print(f"Recorded: person {args.person_id} {args.action} (record {record_id}).")
+        print(f"Recorded: {what} (record {record_id}).")
     return {"record_id": record_id}
 
 
-def cmd_coordinator(args: argparse.Namespace) -> dict:
-    from stratify.care.records import RecordError, record_coordinator
+def cmd_enrol(args: argparse.Namespace) -> dict:
+    from stratify.care.records import record_enrolment
 
-    con = _care_db(args.db)
-    try:
-        record_id = record_coordinator(
+    return _record(
+        args,
+        lambda con: record_enrolment(con, args.person_id, args.action, args.by, args.reason),
+        f"person {args.person_id} {args.action}",
+    )
+
+
+def cmd_coordinator(args: argparse.Namespace) -> dict:
+    from stratify.care.records import record_coordinator
+
+    return _record(
+        args,
+        lambda con: record_coordinator(
             con,
             args.person_id,
             args.name,
@@ -335,14 +346,9 @@ def cmd_coordinator(args: argparse.Namespace) -> dict:
             args.organisation,
             args.accountable_gp,
             args.by,
-        )
-    except RecordError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        con.close()
-    if not args.json:
-        print(f"Recorded: named coordinator for person {args.person_id} (record {record_id}).")
-    return {"record_id": record_id}
+        ),
+        f"named coordinator for person {args.person_id}",
+    )
 
 
 def cmd_adherence(args: argparse.Namespace) -> dict:
@@ -458,13 +464,13 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     con = _care_db(args.db)
     try:
         cut = args.as_of or data_cut(con)
-        months = default_months(con) if args.months is None else month_ends(cut, cut)
-        if args.months is not None:
+        if args.months is None:
+            months = [m for m in default_months(con) if m <= cut]
+        else:
             first = cut.replace(day=1)
             for _ in range(args.months - 1):
                 first = (first - timedelta(days=1)).replace(day=1)
             months = month_ends(first, cut)
-        months = [m for m in months if m <= cut]
         summary = run(con, months, say=_progress(args))
     except TrainError as exc:
         raise CommandError(str(exc)) from exc

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from stratify.features import CATEGORICAL, model_columns
+from stratify.features import CATEGORICAL
 
 ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Other", "Not stated")
 
@@ -21,10 +21,6 @@ def matrix(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
         )
     )  # fmt: skip
     return coded.select([pl.col(c).cast(pl.Float64) for c in columns]).to_numpy()
-
-
-def feature_columns(frame: pl.DataFrame) -> list[str]:
-    return model_columns(frame)
 
 
 def categorical_indices(columns: list[str]) -> list[int]:

@@ -23,7 +23,7 @@ import yaml
 from stratify import features
 from stratify.dates import add_years
 from stratify.models import calibration, card
-from stratify.models.design import LinearModel, categorical_indices, feature_columns, matrix
+from stratify.models.design import LinearModel, categorical_indices, matrix
 
 CONFIG = Path(__file__).with_name("risk.yaml")
 BASELINES = {
@@ -88,10 +88,10 @@ def train(
     y = features.outcome(con, index_date)["emergency_admission_12m"].to_numpy()
     if y.sum() < 50:
         raise TrainError(f"only {int(y.sum())} emergency admissions in the outcome year; need 50+")
-    say(f"features on {index_date}: {frame.height:,} people, {len(feature_columns(frame))} features, "
+    say(f"features on {index_date}: {frame.height:,} people, {len(features.model_columns(frame))} features, "
         f"outcome rate {y.mean():.2%} ({time.perf_counter() - t0:.1f}s)")  # fmt: skip
     part = _split(y, cfg["split"], cfg["seed"])
-    columns = feature_columns(frame)
+    columns = features.model_columns(frame)
     x = matrix(frame, columns)
 
     t = time.perf_counter()
