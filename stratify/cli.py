@@ -490,6 +490,53 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     return summary
 
 
+def _users_file(args: argparse.Namespace) -> Path:
+    return Path(args.users) if args.users else Path(args.db).with_name("users.yaml")
+
+
+def cmd_serve(args: argparse.Namespace) -> dict:
+    from dashboards.app import serve
+    from dashboards.auth import UserError
+
+    users = _users_file(args)
+    try:
+        print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
+              "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
+        serve(args.db, users, args.host, args.port, threads=args.threads)
+    except UserError as exc:
+        raise CommandError(str(exc)) from exc
+    return {"served": args.db}
+
+
+def cmd_users(args: argparse.Namespace) -> dict:
+    """Add or change an app user; the password comes from STRATIFY_PASSWORD or a prompt."""
+    import getpass
+    import os
+
+    from dashboards.auth import User, UserError, Users, create_users_file
+
+    users_path = _users_file(args)
+    password = os.environ.get("STRATIFY_PASSWORD") or (
+        getpass.getpass(f"password for {args.username}: ") if args.set_password else None
+    )
+    try:
+        if not users_path.exists():
+            if args.role != "admin" or not password:
+                raise CommandError(
+                    f"{users_path} does not exist: start it with an admin and a password"
+                )
+            create_users_file(users_path, args.username, password)
+        else:
+            user = User(args.username, args.name or args.username, args.role,
+                        tuple(c for c in (args.clusters or "").split(",") if c), not args.disable)  # fmt: skip
+            Users(users_path).save(user, password)
+    except UserError as exc:
+        raise CommandError(str(exc)) from exc
+    if not args.json:
+        print(f"Saved user {args.username} ({args.role}) in {users_path}.")
+    return {"username": args.username, "role": args.role, "users": str(users_path)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -627,6 +674,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person-id", type=int, required=True)
     p.add_argument("--last", type=int, default=40, help="how many of the latest entries to print")
     p.set_defaults(run=cmd_timeline)
+
+    p = command("serve", "the web app for clusters, commissioners and audit leads")
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument(
+        "--users", default=None, help="users file (default: users.yaml beside the database)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--threads", type=int, default=16)
+    p.set_defaults(run=cmd_serve)
+
+    p = command(
+        "users", "add or change a user of the web app (password: STRATIFY_PASSWORD or a prompt)"
+    )
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument(
+        "--users", default=None, help="users file (default: users.yaml beside the database)"
+    )
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", default=None, help="display name")
+    p.add_argument(
+        "--role", required=True, choices=["clinician", "commissioner", "audit_lead", "admin"]
+    )
+    p.add_argument(
+        "--clusters", default=None, help="comma-separated practice clusters (clinicians)"
+    )
+    p.add_argument("--set-password", action="store_true", help="prompt for a new password")
+    p.add_argument("--disable", action="store_true", help="mark the user inactive")
+    p.set_defaults(run=cmd_users)
     return parser
 
 

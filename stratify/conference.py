@@ -15,7 +15,7 @@ import yaml
 
 from stratify import care
 from stratify.models.train import data_cut
-from stratify.registry.models import run_model
+from stratify.registry.models import query, run_model
 
 CONFIG = Path(__file__).parent / "care" / "conference.yaml"
 IDENTIFIABLE = ("patient_name", "nhs_number")
@@ -193,5 +193,4 @@ def last_outcomes(
 
 def timeline(con: duckdb.DuckDBPyConnection, person_id: int) -> pl.DataFrame:
     """Everything known about one person across every setting, in date order."""
-    run_model(con, "care/timeline", {"person_id": person_id})
-    return con.sql("SELECT * FROM patient_timeline ORDER BY event_date, setting, detail").pl()
+    return query(con, "care/timeline", {"person_id": person_id})

@@ -1,6 +1,5 @@
--- patient_timeline (temporary): one person's record across every setting in one shape, with the
+-- patient_timeline (a query): one person's record across every setting in one shape, with the
 -- team's own records (enrolment, coordinator, care plans, conference decisions) alongside.
-CREATE OR REPLACE TEMP TABLE patient_timeline AS
 WITH terms AS (SELECT code, any_value(term) AS term FROM ref.codelists GROUP BY code)
 SELECT e.event_date, e.setting, e.kind,
        coalesce(t.term, e.code) || CASE WHEN e.value IS NOT NULL AND e.setting = 'gp'
@@ -30,4 +29,5 @@ UNION ALL
 SELECT CAST(a.recorded_at AS DATE), 'case conference', 'action ' || a.status,
        a.description || ' (' || a.owner || ', ' || a.owner_role || ', due ' || a.due_date || ')',
        'ops.conference_actions'
-FROM ops.conference_actions AS a WHERE a.person_id = $person_id;
+FROM ops.conference_actions AS a WHERE a.person_id = $person_id
+ORDER BY event_date, setting, detail;

@@ -92,7 +92,7 @@ def run(
         denominator=pl.col("denominator").cast(pl.Float64),
         multiplier=pl.col("measure").replace_strict(multipliers, default=None),
     )
-    spc_published = _spc(released.filter(pl.col("level") != "practice"))
+    spc_published = _spc(released)  # practices too: commissioners look by practice and cluster
     funnel_published = _funnels(
         released.filter(pl.col("numerator").is_not_null() & pl.col("denominator").is_not_null())
     )

@@ -120,9 +120,8 @@ def _pct(v: float) -> str:
     return f"{v:.1%}"
 
 
-def render_html(model: dict) -> str:
-    """A self-contained page: what the model is, how good it is, for whom it works less well."""
-    content = json.loads(model["card"]) if isinstance(model["card"], str) else model["card"]
+def calibration_figure(content: dict) -> go.Figure:
+    """Observed against predicted risk in tenths, for every model in the card."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#768692"},
                              name="perfect calibration"))  # fmt: skip
@@ -138,6 +137,13 @@ def render_html(model: dict) -> str:
         xaxis_title="predicted 12-month risk", yaxis_title="observed 12-month rate",
         xaxis_range=[0, top * 1.05], yaxis_range=[0, top * 1.05], height=480, template="simple_white",
     )  # fmt: skip
+    return fig
+
+
+def render_html(model: dict) -> str:
+    """A self-contained page: what the model is, how good it is, for whom it works less well."""
+    content = json.loads(model["card"]) if isinstance(model["card"], str) else model["card"]
+    fig = calibration_figure(content)
     rows = []
     for name, entry in content["models"].items():
         o = entry["overall"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -26,3 +27,17 @@ def run_model(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = 
         if missing:
             raise KeyError(f"{model}.sql needs parameters {sorted(missing)}")
         con.execute(statement, {k: params[k] for k in names} if names else None).fetchall()
+
+
+def query(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = None) -> pl.DataFrame:
+    """Run one SELECT model file and return its rows: for readers such as the app, which must not
+    create tables. `params` fill the $named parameters the query uses."""
+    statements = con.extract_statements(model_sql(model))
+    if len(statements) != 1:
+        raise ValueError(f"{model}.sql must hold exactly one query")
+    names = statements[0].named_parameters
+    missing = names - (params or {}).keys()
+    if missing:
+        raise KeyError(f"{model}.sql needs parameters {sorted(missing)}")
+    result = con.execute(statements[0], {k: params[k] for k in names} if names else None)
+    return pl.from_arrow(result.to_arrow_table())

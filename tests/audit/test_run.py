@@ -166,7 +166,7 @@ def test_deaths_in_the_month_are_counted_for_the_frail_cohort(audited):
 def test_commissioner_charts_are_drawn_from_suppressed_figures(audited):
     db, _ = audited
     spc = _sql(db, "SELECT * FROM audit.spc_published")
-    assert set(spc["level"]) <= {"cluster", "system"}
+    assert set(spc["level"]) == {"practice", "cluster", "system"}
     shown = spc.filter(pl.col("numerator").is_not_null() & (pl.col("numerator") > 0))
     assert (shown["numerator"] % 5 == 0).all()
     funnel = _sql(db, "SELECT * FROM audit.funnel_published")

@@ -1,0 +1,84 @@
+"""What the signed-in user may see, decided on the server for every page, callback and export.
+
+Everything here reads the username from the server-side session; a value the browser sends (a
+cluster, a month, a person id) is only a request, checked against the user's scope and refused
+(and logged) when it falls outside it."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+
+from dashboards.auth import User, Users
+from dashboards.store import Store
+
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "home": frozenset({"clinician", "commissioner", "audit_lead", "admin"}),
+    "conference": frozenset({"clinician", "audit_lead"}),
+    "patient": frozenset({"clinician", "audit_lead"}),
+    "enrolment": frozenset({"commissioner", "audit_lead", "clinician"}),
+    "audit": frozenset({"audit_lead"}),
+    "model": frozenset({"clinician", "commissioner", "audit_lead", "admin"}),
+    "quality": frozenset({"clinician", "audit_lead", "admin"}),
+    "admin": frozenset({"admin"}),
+}
+PATIENT_PAGES = frozenset({"conference", "patient"})
+
+
+class Refused(Exception):
+    """The user may not see this; the message is safe to show (it reveals nothing)."""
+
+
+def users() -> Users:
+    return current_app.extensions["stratify_users"]
+
+
+def store() -> Store:
+    return current_app.extensions["stratify_store"]
+
+
+def current_user() -> User | None:
+    return users().get(session.get("username"))
+
+
+def may_open(user: User, page: str) -> bool:
+    if user.role not in PAGE_ROLES[page]:
+        return False
+    return user.sees_patients if page in PATIENT_PAGES else True
+
+
+def page_user(page: str) -> User:
+    """The signed-in user, if this page is theirs to open; refusals are logged."""
+    user = current_user()
+    if user is None:
+        raise Refused("Please sign in.")
+    if not may_open(user, page):
+        store().log(user.username, user.role, "refused", page, detail="page not in role")
+        raise Refused("This page is not available to your role.")
+    return user
+
+
+def cluster_in_scope(user: User, cluster: object, page: str) -> str:
+    if not user.may_see_cluster(cluster):
+        store().log(user.username, user.role, "refused", page, detail="cluster outside scope")
+        raise Refused("No such list for your practice clusters.")
+    return str(cluster)
+
+
+def patient_in_scope(user: User, person_id: object, page: str) -> int:
+    """A person id the user may see: a whole number, registered in one of the user's clusters.
+    Unknown and out-of-scope people get the same answer, so a probe learns nothing."""
+    try:
+        pid = int(str(person_id)) if str(person_id).isdigit() and len(str(person_id)) < 19 else None
+    except (TypeError, ValueError):
+        pid = None
+    found = store().read("patient_cluster", person_id=pid) if pid is not None else None
+    if found is None or found.height == 0 or not user.may_see_cluster(found["cluster_code"][0]):
+        store().log(user.username, user.role, "refused", page, detail="patient outside scope")
+        raise Refused("No patient with that id in your practice clusters.")
+    return pid
+
+
+def log_view(
+    user: User, page: str, cluster: str | None = None, person_id: int | None = None
+) -> None:
+    store().log(user.username, user.role, "view", page, cluster, person_id, request.path)

@@ -1,0 +1,188 @@
+"""The Dash app: sign-in, the page shell, the exports, and the gate in front of everything.
+
+One process serves the app (waitress, threads) and holds the only connection to the DuckDB file.
+Nothing answers without a signed-in user: not a page, not a callback, not a script bundle."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import dash
+from cachelib.file import FileSystemCache
+from dash import html
+from flask import Flask, Response, redirect, render_template_string, request, send_file, session
+from flask_session import Session
+
+from dashboards import access
+from dashboards.auth import Users
+from dashboards.pages import PAGES
+from dashboards.store import Store
+
+ASSETS = Path(__file__).with_name("assets")
+OPEN_PATHS = ("/login", "/assets/style.css", "/favicon.ico")
+SESSION_HOURS = 8
+
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in - stratify</title><link rel="stylesheet" href="/assets/style.css"></head>
+<body><header class="nhs-header"><div class="brand">stratify</div></header>
+<main class="page login"><h1>Sign in</h1>
+<p class="lede">Integrated care: case conferences, enrolment and audit.</p>
+{% if error %}<div class="notice notice-error" role="alert">{{ error }}</div>{% endif %}
+<form method="post" action="/login">
+<input type="hidden" name="next" value="{{ next }}">
+<div class="field"><label class="field-label" for="username">Username</label>
+<input id="username" name="username" autocomplete="username" maxlength="40" required></div>
+<div class="field"><label class="field-label" for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" maxlength="200" required></div>
+<button type="submit" class="button" id="sign-in">Sign in</button></form></main></body></html>"""
+
+
+def _secret_key(db: Path) -> str:
+    """A random key kept beside the database (owner-only), so sessions survive a restart."""
+    path = db.with_name(db.name + ".secret")
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(db: Path | str, users_file: Path | str, debug: bool = False) -> dash.Dash:
+    db = Path(db)
+    server = Flask("stratify")
+    server.config.update(
+        SECRET_KEY=_secret_key(db),
+        SESSION_TYPE="cachelib",
+        SESSION_CACHELIB=FileSystemCache(str(db.with_name(db.name + ".sessions")), threshold=5000),
+        SESSION_USE_SIGNER=True,
+        SESSION_PERMANENT=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="stratify_session",
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
+    Session(server)
+    server.extensions["stratify_users"] = Users(users_file)
+    server.extensions["stratify_store"] = Store(db)
+
+    app = dash.Dash(
+        "stratify",
+        server=server,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        title="stratify",
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    for module in PAGES:
+        dash.register_page(module.__name__, path=module.PATH, name=module.NAME, title=f"{module.NAME} - stratify",
+                           layout=module.layout)  # fmt: skip
+        module.register(app)
+    app.layout = _shell
+    _routes(server)
+    server.before_request(_gate)
+    server.after_request(_headers)
+    app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_hot_reload=False)
+    return app
+
+
+def _shell():
+    user = access.current_user()
+    if user is None:  # the gate stops this first; kept so the layout can never render anonymously
+        return html.Div("Please sign in.")
+    allowed = [p for p in access.PAGE_ROLES if access.may_open(user, p)]
+    from dashboards.components import header
+
+    return html.Div([header(user.display_name, user.role, allowed), dash.page_container])
+
+
+def _gate():
+    """Refuse everything but the sign-in page to anyone not signed in."""
+    if request.path in OPEN_PATHS:
+        return None
+    if access.current_user() is None:
+        session.clear()
+        if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+            return redirect(f"/login?next={request.full_path.rstrip('?')}")
+        return Response("sign in first\n", status=401, mimetype="text/plain")
+    return None
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.path.startswith(("/_dash-component-suites/", "/assets/")):
+        response.headers["Cache-Control"] = "no-store"  # patient data never sits in a cache
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (never //host or a scheme) may follow sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target[:300]
+
+
+def _routes(server: Flask) -> None:
+    @server.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "GET":
+            return render_template_string(
+                LOGIN_PAGE, error=None, next=_safe_next(request.args.get("next"))
+            )
+        username = request.form.get("username", "")[:40]
+        password = request.form.get("password", "")[:200]
+        user = access.users().authenticate(username, password)
+        store = access.store()
+        if user is None:
+            store.log(username or "(blank)", "none", "login_failed", "/login")
+            page = render_template_string(LOGIN_PAGE, error="Username or password not recognised.",
+                                          next=_safe_next(request.form.get("next")))  # fmt: skip
+            return page, 401
+        session.clear()
+        server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
+        session["username"] = user.username
+        store.log(user.username, user.role, "login", "/login")
+        return redirect(_safe_next(request.form.get("next")))
+
+    @server.route("/logout")
+    def logout():
+        user = access.current_user()
+        if user:
+            access.store().log(user.username, user.role, "logout", "/logout")
+        session.clear()
+        return redirect("/login")
+
+    @server.route("/export/conference/<cluster>/<month>.<kind>")
+    def export_conference(cluster: str, month: str, kind: str):
+        from dashboards.pages import conference
+
+        try:
+            user = access.page_user("conference")
+            cluster = access.cluster_in_scope(user, cluster, "export")
+        except access.Refused as exc:
+            return Response(str(exc) + "\n", status=403, mimetype="text/plain")
+        if kind not in ("xlsx", "pdf"):
+            return Response("pack is xlsx or pdf\n", status=404, mimetype="text/plain")
+        folder = Path(tempfile.mkdtemp(prefix="stratify-pack-"))
+        path = conference.write_pack(
+            cluster, month, folder / f"conference_{cluster}_{month}.{kind}"
+        )
+        if path is None:
+            return Response("no list for that month\n", status=404, mimetype="text/plain")
+        access.store().log(user.username, user.role, "export", f"pack.{kind}", cluster, None, month)
+        return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def serve(db: Path | str, users_file: Path | str, host: str, port: int, threads: int = 16) -> None:
+    """Serve with waitress (a production WSGI server), one process, `threads` workers."""
+    from waitress import serve as waitress_serve
+
+    app = create_app(db, users_file)
+    waitress_serve(app.server, host=host, port=port, threads=threads, ident="stratify")

@@ -1,0 +1,171 @@
+"""Who may use the app and what each may see: users and roles from a YAML file, passwords kept
+only as salted scrypt hashes (werkzeug), and the scope every data callback works within.
+
+The scope is always derived from the server-side session (the username stored there at login),
+never from anything the browser sends; a browser can only choose among what its scope allows."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from werkzeug.security import check_password_hash, generate_password_hash
+
+ROLES = {
+    "clinician": "Clinician of a practice cluster: identifiable data of the cluster's practices",
+    "commissioner": "Commissioner: aggregates only, with small-number suppression",
+    "audit_lead": "Audit lead: practice-level aggregates for every practice",
+    "admin": "Administrator: manages users",
+}
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,39}")
+MIN_PASSWORD = 12
+
+
+class UserError(ValueError):
+    """A user record that cannot be accepted, with the reason."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    display_name: str
+    role: str
+    clusters: tuple[str, ...] = ()
+    active: bool = True
+    password_hash: str = field(default="", repr=False)
+
+    @property
+    def sees_patients(self) -> bool:
+        """Patient-level data only for a cluster member (a clinician, or an audit lead who is one)."""
+        return self.role in ("clinician", "audit_lead") and bool(self.clusters)
+
+    @property
+    def sees_practice_aggregates(self) -> bool:
+        return self.role in ("audit_lead", "admin")
+
+    def may_see_cluster(self, cluster: object) -> bool:
+        return self.sees_patients and isinstance(cluster, str) and cluster in self.clusters
+
+
+def _user(raw: dict) -> User:
+    username = str(raw.get("username", ""))
+    if not USERNAME.fullmatch(username):
+        raise UserError(f"username {username!r} must be 2-40 lower-case letters, digits, _ . -")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise UserError(f"user {username}: role must be one of {', '.join(ROLES)}")
+    clusters = tuple(str(c) for c in raw.get("clusters") or ())
+    if role == "clinician" and not clusters:
+        raise UserError(f"user {username}: a clinician needs at least one practice cluster")
+    if role in ("commissioner", "admin") and clusters:
+        raise UserError(f"user {username}: a {role} sees no patient-level data, so has no cluster")
+    if not str(raw.get("password_hash", "")).startswith(("scrypt:", "pbkdf2:")):
+        raise UserError(f"user {username}: password_hash must be a werkzeug scrypt or pbkdf2 hash")
+    return User(
+        username=username,
+        display_name=str(raw.get("display_name") or username),
+        role=role,
+        clusters=clusters,
+        active=bool(raw.get("active", True)),
+        password_hash=str(raw["password_hash"]),
+    )
+
+
+class Users:
+    """The users file, re-read when it changes on disk so a disabled user is out at once."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[float, int] | None = None
+        self._users: dict[str, User] = {}
+        if not self.path.exists():
+            raise UserError(
+                f"no users file {self.path}; create an administrator with "
+                f"`stratify users add --users {self.path} --username admin --role admin`"
+            )
+        self.all()
+
+    def all(self) -> dict[str, User]:
+        with self._lock:
+            stat = self.path.stat()
+            stamp = (stat.st_mtime, stat.st_size)
+            if stamp != self._stamp:
+                raw = yaml.safe_load(self.path.read_text()) or {}
+                users = [_user(u) for u in raw.get("users") or []]
+                self._users = {u.username: u for u in users}
+                self._stamp = stamp
+            return dict(self._users)
+
+    def get(self, username: object) -> User | None:
+        if not isinstance(username, str):
+            return None
+        user = self.all().get(username)
+        return user if user and user.active else None
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        user = self.get(username)
+        # Check a hash even for unknown users so timing does not reveal who exists.
+        hashed = user.password_hash if user else _DUMMY_HASH
+        ok = check_password_hash(hashed, password or "")
+        return user if ok and user else None
+
+    def save(self, user: User, password: str | None = None) -> User:
+        """Add or change one user (a password is required for a new one); atomic on disk."""
+        with self._lock:
+            raw = yaml.safe_load(self.path.read_text()) or {}
+            rows = [u for u in raw.get("users") or [] if u.get("username") != user.username]
+            existing = self._users.get(user.username)
+            if password is not None:
+                hashed = hash_password(password)
+            elif existing:
+                hashed = existing.password_hash
+            else:
+                raise UserError(f"a new user ({user.username}) needs a password")
+            record = {
+                "username": user.username,
+                "display_name": user.display_name,
+                "role": user.role,
+                "clusters": list(user.clusters),
+                "active": user.active,
+                "password_hash": hashed,
+            }
+            checked = _user(record)
+            rows.append(record)
+            _write(self.path, {"users": sorted(rows, key=lambda u: u["username"])})
+            self._stamp = None
+        return checked
+
+
+def hash_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+    return generate_password_hash(password, method="scrypt")
+
+
+def create_users_file(path: Path | str, admin: str, password: str) -> Users:
+    """Start a users file with one administrator."""
+    path = Path(path)
+    if path.exists():
+        raise UserError(f"{path} already exists")
+    record = {"username": admin, "display_name": admin, "role": "admin", "clusters": [],
+              "active": True, "password_hash": hash_password(password)}  # fmt: skip
+    _user(record)
+    _write(path, {"users": [record]})
+    return Users(path)
+
+
+def _write(path: Path, data: dict) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(handle, "w") as f:
+        yaml.safe_dump(data, f, sort_keys=False)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+_DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")

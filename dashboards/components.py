@@ -1,0 +1,199 @@
+"""Building blocks shared by the pages: the NHS-style shell, tables, charts and notices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dash_ag_grid as dag
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+from dash import dcc, html
+
+from stratify.audit import charts
+from stratify.audit.funnel import FunnelResult
+from stratify.audit.spc import Period, SPCResult
+
+NAV = (
+    ("home", "/", "Home"),
+    ("conference", "/conference", "Case conference"),
+    ("enrolment", "/enrolment", "Enrolment"),
+    ("audit", "/audit", "Audit"),
+    ("model", "/model", "Model"),
+    ("quality", "/quality", "Data quality"),
+    ("admin", "/admin", "Users"),
+)
+
+
+def header(display_name: str, role: str, allowed: Iterable[str]) -> html.Header:
+    allowed = set(allowed)
+    links = [
+        html.A(label, href=href, className="nav-link") for key, href, label in NAV if key in allowed
+    ]
+    return html.Header(
+        className="nhs-header",
+        children=[
+            html.Div("stratify", className="brand"),
+            html.Nav(links, className="nav"),
+            html.Div(
+                [
+                    html.Span(f"{display_name} ({role.replace('_', ' ')})", className="who"),
+                    html.A("Sign out", href="/logout", className="nav-link signout"),
+                ],  # fmt: skip
+                className="user",
+            ),
+        ],
+    )
+
+
+def page(title: str, *children, note: str | None = None) -> html.Main:
+    parts = [html.H1(title)]
+    if note:
+        parts.append(html.P(note, className="lede"))
+    return html.Main(parts + list(children), className="page")
+
+
+def refused(message: str) -> html.Main:
+    return html.Main(
+        [html.H1("Not available"), html.P(message, className="notice")], className="page"
+    )
+
+
+def notice(message: str, kind: str = "info") -> html.Div:
+    return html.Div(message, className=f"notice notice-{kind}", role="status")
+
+
+def grid(
+    grid_id: str,
+    frame: pl.DataFrame,
+    columns: dict[str, str],
+    *,
+    height: int = 420,
+    selectable: bool = False,
+    links: dict[str, str] | None = None,
+) -> dag.AgGrid:
+    """A read-only AG Grid with only the columns shown sent to the browser.
+
+    links: column -> URL prefix; the cell shows the value as a link to prefix + value."""
+    present = [c for c in columns if c in frame.columns]
+    rows = frame.select(present).to_dicts() if frame.height else []
+    defs = []
+    for c in present:
+        d: dict = {"field": c, "headerName": columns[c]}
+        if links and c in links:
+            d["cellRenderer"] = "markdown"
+            for r in rows:
+                r[c] = f"[{r[c]}]({links[c]}{r[c]})"
+        defs.append(d)
+    options: dict = {"animateRows": False, "enableCellTextSelection": True}
+    if selectable:
+        options["rowSelection"] = {
+            "mode": "singleRow",
+            "checkboxes": False,
+            "enableClickSelection": True,
+        }
+    return dag.AgGrid(
+        id=grid_id,
+        rowData=_jsonable(rows),
+        columnDefs=defs,
+        defaultColDef={
+            "sortable": True,
+            "filter": True,
+            "resizable": True,
+            "minWidth": 90,
+            "tooltipValueGetter": {"function": "params.value"},
+        },
+        columnSize="autoSize",
+        dashGridOptions=options,
+        style={"height": f"{height}px"},
+        className="ag-theme-alpine",
+    )
+
+
+def _jsonable(rows: list[dict]) -> list[dict]:
+    for r in rows:
+        for k, v in r.items():
+            if v is not None and not isinstance(v, str | int | float | bool):
+                r[k] = str(v)
+    return rows
+
+
+def spc_result(rows: pl.DataFrame) -> SPCResult:
+    """The stored XmR chart (audit.spc / audit.spc_published) as the chart module expects it:
+    a re-reading of what the audit computed, not a recomputation."""
+    points = rows.select(
+        pl.int_range(pl.len()).alias("index"),
+        pl.lit(0).alias("period"),
+        "value",
+        "mean",
+        "lower",
+        "upper",
+        pl.col("rules")
+        .fill_null("")
+        .str.split(", ")
+        .list.eval(pl.element().filter(pl.element() != "")),
+        "special_cause",
+        "meaning",
+    )
+    n = rows.height
+    period = Period(0, n, n, float(rows["mean"][0]), float("nan"), float(rows["lower"][0]),
+                    float(rows["upper"][0]), 0)  # fmt: skip
+    return SPCResult(
+        points=points,
+        periods=(period,),
+        direction=rows["direction"][0],
+        target=None,
+        variation=rows["variation"][0],
+        assurance=rows["assurance"][0],
+        warnings=(),
+    )
+
+
+def spc_chart(rows: pl.DataFrame, title: str, graph_id: str) -> dcc.Graph:
+    result = spc_result(rows)
+    fig = charts.spc_figure(
+        [str(m) for m in rows["month"]], result, title, value_display=rows["numerator_display"].to_list()
+        if rows["denominator"].is_null().all() else None,
+    )  # fmt: skip
+    fig.update_layout(height=380, margin={"l": 50, "r": 20, "t": 70, "b": 40})
+    return dcc.Graph(id=graph_id, figure=fig, config={"displaylogo": False})
+
+
+def funnel_chart(rows: pl.DataFrame, title: str, graph_id: str) -> dcc.Graph:
+    result = FunnelResult(
+        units=rows.select("unit", "numerator", "denominator", "rate", "z", "lower_95", "upper_95",
+                          "position_95", "lower_998", "upper_998", "position_998"),
+        theta=float(rows["theta"][0]),
+        phi=float(rows["phi"][0]),
+        tau2=0.0,
+        method="multiplicative",
+        adjusted=bool(rows["adjusted"][0]),
+    )  # fmt: skip
+    fig = charts.funnel_figure(
+        rows["unit"].to_list(), result, title,
+        numerator_display=rows["numerator_display"].to_list(),
+        denominator_display=rows["denominator_display"].to_list(),
+    )  # fmt: skip
+    fig.update_layout(height=420, margin={"l": 50, "r": 20, "t": 70, "b": 40})
+    return dcc.Graph(id=graph_id, figure=fig, config={"displaylogo": False})
+
+
+def risk_history_chart(rows: pl.DataFrame) -> dcc.Graph:
+    fig = go.Figure(
+        go.Scatter(x=[str(d) for d in rows["index_date"]], y=rows["risk_pct"].to_list(),
+                   mode="lines+markers", text=rows["tier"].to_list(),
+                   hovertemplate="%{x}: %{y:.1f}%% (%{text})<extra></extra>")
+    )  # fmt: skip
+    top = float(np.nanmax(rows["risk_pct"].to_numpy())) if rows.height else 1.0
+    fig.update_layout(
+        height=260, margin={"l": 50, "r": 20, "t": 30, "b": 40}, template="simple_white",
+        yaxis_title="12-month risk (%)", yaxis_range=[0, max(top * 1.2, 1)],
+    )  # fmt: skip
+    return dcc.Graph(figure=fig, config={"displaylogo": False})
+
+
+def field(label: str, control, hint: str | None = None) -> html.Div:
+    parts = [html.Label(label, className="field-label"), control]
+    if hint:
+        parts.append(html.Small(hint, className="hint"))
+    return html.Div(parts, className="field")
