@@ -10,7 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test lint bench serve
 install: $(BIN)/.installed
 
 demo: install
@@ -33,4 +33,10 @@ test: install
 bench: install
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_build.py
-	@echo "bench/bench_models.py --db PATH runs on a built registry (see README)"
+	@echo "bench/bench_models.py --db PATH and bench/bench_app.py --db PATH run on a built registry (see README)"
+
+# The web app on the demo database; creates users.yaml with an administrator on first use
+# (password from STRATIFY_PASSWORD, else a prompt). Add users in the app or with `stratify users`.
+serve: install
+	test -f users.yaml || $(BIN)/stratify users --db stratify.duckdb --username admin --role admin --set-password
+	$(BIN)/stratify serve --db stratify.duckdb

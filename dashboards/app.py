@@ -59,6 +59,7 @@ def create_app(db: Path | str, users_file: Path | str, debug: bool = False) -> d
         SESSION_CACHELIB=FileSystemCache(str(db.with_name(db.name + ".sessions")), threshold=5000),
         SESSION_USE_SIGNER=True,
         SESSION_PERMANENT=True,
+        SESSION_REFRESH_EACH_REQUEST=False,  # a session file is written at sign-in, not per request
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 import dash_ag_grid as dag
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 
@@ -179,17 +178,17 @@ def funnel_chart(rows: pl.DataFrame, title: str, graph_id: str) -> dcc.Graph:
 
 
 def risk_history_chart(rows: pl.DataFrame) -> dcc.Graph:
-    fig = go.Figure(
-        go.Scatter(x=[str(d) for d in rows["index_date"]], y=rows["risk_pct"].to_list(),
-                   mode="lines+markers", text=rows["tier"].to_list(),
-                   hovertemplate="%{x}: %{y:.1f}%% (%{text})<extra></extra>")
-    )  # fmt: skip
+    """A plain figure dict: built per patient view, so it skips plotly's validation."""
     top = float(np.nanmax(rows["risk_pct"].to_numpy())) if rows.height else 1.0
-    fig.update_layout(
-        height=260, margin={"l": 50, "r": 20, "t": 30, "b": 40}, template="simple_white",
-        yaxis_title="12-month risk (%)", yaxis_range=[0, max(top * 1.2, 1)],
-    )  # fmt: skip
-    return dcc.Graph(figure=fig, config={"displaylogo": False})
+    figure = {
+        "data": [{"type": "scatter", "mode": "lines+markers", "x": [str(d) for d in rows["index_date"]],
+                  "y": rows["risk_pct"].to_list(), "text": rows["tier"].to_list(),
+                  "hovertemplate": "%{x}: %{y:.1f}%% (%{text})<extra></extra>", "line": {"color": "#005eb8"}}],
+        "layout": {"height": 260, "margin": {"l": 50, "r": 20, "t": 30, "b": 40}, "template": None,
+                   "plot_bgcolor": "#fff", "yaxis": {"title": {"text": "12-month risk (%)"},
+                   "range": [0, max(top * 1.2, 1)], "gridcolor": "#e8edee"}, "xaxis": {"type": "date"}},
+    }  # fmt: skip
+    return dcc.Graph(figure=figure, config={"displaylogo": False})
 
 
 def field(label: str, control, hint: str | None = None) -> html.Div:

@@ -9,6 +9,8 @@ import pytest
 from stratify.synth.config import SynthConfig
 from stratify.synth.generator import synthesise
 
+pytest_plugins = ["app_server"]  # the served app for tests/dashboards and tests/e2e
+
 SMALL = SynthConfig(patients=6_000, seed=11, practice_size=(1_000, 2_500), chunk_size=2_500)
 
 

@@ -3,6 +3,8 @@ with a drill-down to one practice. Practice-level aggregates only: no patient ap
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dash import Input, Output, dcc, html
 
 from dashboards import access
@@ -24,7 +26,7 @@ def layout(measure: str | None = None, practice: str | None = None, **_query) ->
     store = access.store()
     if not store.has_table("audit", "spc"):
         return page(NAME, notice("No audit has been run yet: run `stratify audit`."))
-    measures = store.read("audit_measures")
+    measures = _measures()
     options = [{"label": r["title"], "value": r["measure"]} for r in measures.to_dicts()]
     values = measures["measure"].to_list()
     chosen = measure if measure in values else next((m for m in values if "." in m), values[0])
@@ -55,14 +57,22 @@ def layout(measure: str | None = None, practice: str | None = None, **_query) ->
     )
 
 
+@lru_cache(maxsize=256)
 def _practices(measure: str) -> list[str]:
     units = access.store().read("spc_units", measure=measure)
     return [u for lvl, u in units.select("level", "unit_code").iter_rows() if lvl == "practice"]
 
 
+@lru_cache(maxsize=1)
+def _measures():
+    return access.store().read("audit_measures")
+
+
+@lru_cache(maxsize=4096)
 def charts(measure: str, practice: str | None) -> list:
+    """Built once per process: derived tables cannot change while the server holds the database."""
     store = access.store()
-    level, unit = ("practice", practice) if practice else ("system", "ALL")
+    level, unit = ("practice", practice) if practice else ("system", "system")
     rows = store.read("spc_series", measure=measure, level=level, unit=unit)
     parts = []
     if rows.height >= 2:
@@ -78,12 +88,10 @@ def charts(measure: str, practice: str | None) -> list:
             )
         )
     adherence = store.read("adherence_practices", practice=practice)
-    if "." in measure:
+    if "." in measure and not practice:  # one step across practices; a practice shows every step
         protocol, step = measure.split(".", 1)
-        adherence = (
-            adherence.filter((adherence["protocol"] == protocol) & (adherence["step"] == step))
-            if not practice
-            else adherence
+        adherence = adherence.filter(
+            (adherence["protocol"] == protocol) & (adherence["step"] == step)
         )
     parts += [html.H2("Adherence by step and practice" + (f": {practice}" if practice else "")),
               grid("aud-adherence", adherence, ADHERENCE_COLUMNS, height=380)]  # fmt: skip
@@ -114,7 +122,7 @@ def register(app) -> None:
             access.page_user("audit")
         except access.Refused as exc:
             return [notice(str(exc), "error")]
-        known = access.store().read("audit_measures")["measure"].to_list()
+        known = _measures()["measure"].to_list()
         if measure not in known:
             return [notice("Unknown measure.", "error")]
         return charts(measure, practice if practice in _practices(measure) else None)

@@ -4,6 +4,8 @@ rounded) figures only; audit leads see the unsuppressed aggregates."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dash import Input, Output, dcc, html
 
 from dashboards import access
@@ -32,8 +34,8 @@ def layout(unit: str | None = None, **_query) -> html.Main:
     chosen = (
         unit
         if unit in units
-        else "system:ALL"
-        if "system:ALL" in units
+        else "system:system"
+        if "system:system" in units
         else (units[0] if units else None)
     )
     return page(
@@ -57,7 +59,12 @@ def layout(unit: str | None = None, **_query) -> html.Main:
 
 
 def _units(user) -> list[str]:
-    model = "spc_published_units" if published_only(user) else "spc_units"
+    return _unit_list(published_only(user))
+
+
+@lru_cache(maxsize=4)
+def _unit_list(published: bool) -> list[str]:
+    model = "spc_published_units" if published else "spc_units"
     frame = access.store().read(model, measure="enrolment_rate")
     if frame.height == 0:
         frame = access.store().read(model, measure="eligible_people")
@@ -72,17 +79,22 @@ def _label(unit: str) -> str:
 def charts(user, unit: str | None) -> list:
     if unit is None or unit not in _units(user):
         return [notice("Choose where to look.")]
+    return _charts(published_only(user), unit)
+
+
+@lru_cache(maxsize=1024)
+def _charts(published: bool, unit: str) -> list:
+    """Derived tables cannot change while the server holds the database, so each view is built
+    once per process and reused."""
     level, code = unit.split(":", 1)
     store = access.store()
-    series = "spc_published_series" if published_only(user) else "spc_series"
+    series = "spc_published_series" if published else "spc_series"
     parts = []
     for i, measure in enumerate(MEASURES):
         rows = store.read(series, measure=measure, level=level, unit=code)
         if rows.height >= 2:
             parts.append(spc_chart(rows, f"{rows['title'][0]}: {_label(unit)}", f"enr-spc-{i}"))
-    funnel = store.read(
-        "funnel_published" if published_only(user) else "funnel", measure="enrolment_rate"
-    )
+    funnel = store.read("funnel_published" if published else "funnel", measure="enrolment_rate")
     if funnel.height >= 3:
         parts.append(
             funnel_chart(funnel, f"Enrolment rate by practice, {funnel['month'][0]}", "enr-funnel")

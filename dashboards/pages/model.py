@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import polars as pl
 from dash import dcc, html
@@ -29,6 +30,12 @@ def layout(**_query) -> html.Main:
         access.page_user("model")
     except access.Refused as exc:
         return refused(str(exc))
+    return _card()
+
+
+@lru_cache(maxsize=1)
+def _card() -> html.Main:
+    """Built once per process: the model cannot change while the server holds the database."""
     store = access.store()
     if not store.has_table("models", "trained"):
         return page(NAME, notice("No model has been trained yet: run `stratify train`."))

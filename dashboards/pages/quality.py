@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dash import html
 
 from dashboards import access
@@ -23,6 +25,12 @@ def layout(**_query) -> html.Main:
         access.page_user("quality")
     except access.Refused as exc:
         return refused(str(exc))
+    return _report()
+
+
+@lru_cache(maxsize=1)
+def _report() -> html.Main:
+    """Built once per process: the build cannot change while the server holds the database."""
     store = access.store()
     if not store.has_table("registry", "dq_feed_summary"):
         return page(NAME, notice("No registry has been built: run `stratify build`."))

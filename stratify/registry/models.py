@@ -39,5 +39,4 @@ def query(con: duckdb.DuckDBPyConnection, model: str, params: dict | None = None
     missing = names - (params or {}).keys()
     if missing:
         raise KeyError(f"{model}.sql needs parameters {sorted(missing)}")
-    result = con.execute(statements[0], {k: params[k] for k in names} if names else None)
-    return pl.from_arrow(result.to_arrow_table())
+    return con.sql(statements[0], params={k: params[k] for k in names} if names else None).pl()

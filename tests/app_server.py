@@ -1,4 +1,4 @@
-"""A real app on a real database: the small population audited, with this month's lists, five
+"""Fixtures for the app tests (registered in tests/conftest.py). A real app on a real database: the small population audited, with this month's lists, five
 users (two clusters' clinicians, a commissioner, an audit lead, an administrator), served by
 `stratify serve` (waitress) in its own process on a free port."""
 
