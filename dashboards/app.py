@@ -143,7 +143,9 @@ def _routes(server: Flask) -> None:
         store = access.store()
         if user is None:
             store.log(username or "(blank)", "none", "login_failed", "/login")
-            page = render_template_string(LOGIN_PAGE, error="Username or password not recognised.",
+            error = ("Too many failed attempts: try again in 15 minutes."
+                     if access.users().locked(username) else "Username or password not recognised.")  # fmt: skip
+            page = render_template_string(LOGIN_PAGE, error=error,
                                           next=_safe_next(request.form.get("next")))  # fmt: skip
             return page, 401
         session.clear()
@@ -181,9 +183,20 @@ def _routes(server: Flask) -> None:
         return send_file(path, as_attachment=True, download_name=path.name)
 
 
-def serve(db: Path | str, users_file: Path | str, host: str, port: int, threads: int = 16) -> None:
-    """Serve with waitress (a production WSGI server), one process, `threads` workers."""
+def serve(
+    db: Path | str,
+    users_file: Path | str,
+    host: str,
+    port: int,
+    threads: int = 16,
+    debug: bool = False,
+) -> None:
+    """Serve with waitress (a production WSGI server), one process, `threads` workers; in debug,
+    Flask's development server with Dash's dev tools instead."""
+    app = create_app(db, users_file, debug=debug)
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=False)
+        return
     from waitress import serve as waitress_serve
 
-    app = create_app(db, users_file)
     waitress_serve(app.server, host=host, port=port, threads=threads, ident="stratify")

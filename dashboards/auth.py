@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ ROLES = {
     "audit_lead": "Audit lead: practice-level aggregates for every practice",
     "admin": "Administrator: manages users",
 }
+LOCKOUT_FAILURES = 5  # wrong passwords in a row before a username is locked for a while
+LOCKOUT_SECONDS = 15 * 60
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,39}")
 MIN_PASSWORD = 12
 
@@ -84,6 +87,7 @@ class Users:
         self._lock = threading.Lock()
         self._stamp: tuple[float, int] | None = None
         self._users: dict[str, User] = {}
+        self._failures: dict[str, tuple[int, float]] = {}  # username -> (count, last failure)
         if not self.path.exists():
             raise UserError(
                 f"no users file {self.path}; create an administrator with "
@@ -108,12 +112,25 @@ class Users:
         user = self.all().get(username)
         return user if user and user.active else None
 
+    def locked(self, username: str) -> bool:
+        count, last = self._failures.get(username, (0, 0.0))
+        return count >= LOCKOUT_FAILURES and time.time() - last < LOCKOUT_SECONDS
+
     def authenticate(self, username: str, password: str) -> User | None:
+        """The user, if the password is theirs and the name is not locked after repeated failures."""
         user = self.get(username)
         # Check a hash even for unknown users so timing does not reveal who exists.
         hashed = user.password_hash if user else _DUMMY_HASH
         ok = check_password_hash(hashed, password or "")
-        return user if ok and user else None
+        with self._lock:
+            if self.locked(username):
+                return None
+            if ok and user:
+                self._failures.pop(username, None)
+                return user
+            count, _ = self._failures.get(username, (0, 0.0))
+            self._failures[username] = (count + 1, time.time())
+            return None
 
     def save(self, user: User, password: str | None = None) -> User:
         """Add or change one user (a password is required for a new one); atomic on disk."""

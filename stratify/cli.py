@@ -502,7 +502,7 @@ def cmd_serve(args: argparse.Namespace) -> dict:
     try:
         print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
               "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
-        serve(args.db, users, args.host, args.port, threads=args.threads)
+        serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug)
     except UserError as exc:
         raise CommandError(str(exc)) from exc
     return {"served": args.db}
@@ -683,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8050)
     p.add_argument("--threads", type=int, default=16)
+    p.add_argument(
+        "--debug", action="store_true", help="Flask's development server and Dash dev tools"
+    )
     p.set_defaults(run=cmd_serve)
 
     p = command(

@@ -90,6 +90,9 @@ def _charts(published: bool, unit: str) -> list:
     store = access.store()
     series = "spc_published_series" if published else "spc_series"
     parts = []
+    rate = store.read(series, measure="enrolment_rate", level=level, unit=code)
+    if rate.height:
+        parts.append(eligible_and_enrolled(rate, _label(unit)))
     for i, measure in enumerate(MEASURES):
         rows = store.read(series, measure=measure, level=level, unit=code)
         if rows.height >= 2:
@@ -109,6 +112,21 @@ def _charts(published: bool, unit: str) -> list:
         grid("enr-latest", latest, LATEST_COLUMNS, height=320),
     ]
     return parts or [notice("No enrolment figures yet.")]
+
+
+def eligible_and_enrolled(rows, where: str) -> dcc.Graph:
+    """People eligible and people enrolled each month, side by side (released figures for
+    commissioners: a suppressed month is a gap)."""
+    months = [str(m) for m in rows["month"]]
+    trace = {"type": "scatter", "mode": "lines+markers", "x": months}
+    figure = {
+        "data": [{**trace, "name": "Eligible", "y": rows["denominator"].to_list(), "line": {"color": "#005eb8"}},
+                 {**trace, "name": "Enrolled", "y": rows["numerator"].to_list(), "line": {"color": "#007f3b"}}],
+        "layout": {"title": {"text": f"Eligible and enrolled people: {where}"}, "height": 320,
+                   "margin": {"l": 50, "r": 20, "t": 60, "b": 40}, "plot_bgcolor": "#fff",
+                   "yaxis": {"title": {"text": "people"}, "rangemode": "tozero", "gridcolor": "#e8edee"}},
+    }  # fmt: skip
+    return dcc.Graph(id="enr-eligible-enrolled", figure=figure, config={"displaylogo": False})
 
 
 def register(app) -> None:

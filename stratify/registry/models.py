@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,9 @@ import polars as pl
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
 
+@lru_cache(maxsize=512)
 def model_sql(model: str) -> str:
+    """The text of one model file (read once per process: SQL files do not change under it)."""
     path = SQL_DIR / f"{model}.sql"
     if not path.exists():
         raise FileNotFoundError(f"no SQL model {path}")
