@@ -7,10 +7,11 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from dash import Input, Output, State, ctx, dcc, html, no_update
+from dash import Input, Output, State, dcc, html
 
 from dashboards import access
 from dashboards.components import field, grid, notice, page, refused
+from dashboards.recording import recorder
 from stratify import pack
 from stratify.care import records
 
@@ -319,58 +320,30 @@ def register(app) -> None:
             return [notice("No list for that month.")]
         return body(user, cluster, month)
 
-    def writer(kind: str, button: str, states: list[tuple[str, str, str]]):
-        @app.callback(
-            Output("conf-refresh", "data", allow_duplicate=True),
-            Output("conf-message", "children", allow_duplicate=True),
-            Input(button, "n_clicks"),
-            State("conf-cluster", "value"),
-            State("conf-month", "value"),
-            State("conf-refresh", "data"),
-            *[State(cid, prop) for _, cid, prop in states],
-            prevent_initial_call=True,
-        )
-        def write(n_clicks, cluster, month, refresh, *values):
-            if not n_clicks or ctx.triggered_id != button:
-                return no_update, no_update
-            try:
-                message = _write(
-                    kind,
-                    cluster,
-                    month,
-                    {name: v for (name, _, _), v in zip(states, values, strict=True)},
-                )
-            except (access.Refused, records.RecordError) as exc:
-                return no_update, notice(str(exc), "error")
-            return (refresh or 0) + 1, notice(message, "ok")
+    def writer(kind: str, button: str, fields: list[tuple[str, str]]) -> None:
+        recorder(app, "conf", button, [("conf-cluster", "value"), ("conf-month", "value")], fields,
+                 lambda given, values: _write(kind, given[0], given[1], values))  # fmt: skip
 
-        return write
-
-    writer("open", "conf-open", [("date", "conf-meeting-date", "value")])
+    writer("open", "conf-open", [("date", "conf-meeting-date")])
     writer(
         "attendee",
         "conf-att-add",
-        [
-            ("name", "conf-att-name", "value"),
-            ("role", "conf-att-role", "value"),
-            ("org", "conf-att-org", "value"),
-        ],
+        [("name", "conf-att-name"), ("role", "conf-att-role"), ("org", "conf-att-org")],
     )
-    writer(
-        "outcome",
-        "conf-out-add",
-        [("person", "conf-out-person", "value"), ("text", "conf-out-text", "value")],
-    )
+    writer("outcome", "conf-out-add", [("person", "conf-out-person"), ("text", "conf-out-text")])
     writer(
         "action",
         "conf-act-add",
         [
-            ("person", "conf-act-person", "value"),
-            ("text", "conf-act-text", "value"),
-            ("owner", "conf-act-owner", "value"),
-            ("role", "conf-act-role", "value"),
-            ("due", "conf-act-due", "value"),
+            ("person", "conf-act-person"),
+            ("text", "conf-act-text"),
+            ("owner", "conf-act-owner"),
+            ("role", "conf-act-role"),
+            ("due", "conf-act-due"),
         ],
     )
-    writer("status", "conf-action-update", [("action_id", "conf-action-id", "value"),
-                                            ("status", "conf-action-status", "value")])  # fmt: skip
+    writer(
+        "status",
+        "conf-action-update",
+        [("action_id", "conf-action-id"), ("status", "conf-action-status")],
+    )

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from dash import Input, Output, State, ctx, dcc, html, no_update
+import polars as pl
+from dash import Input, Output, State, dcc, html
 
 from dashboards import access
 from dashboards.components import field, grid, notice, page, refused, risk_history_chart
+from dashboards.recording import recorder
 from stratify.care import records
 
 PATH = "/patient"
@@ -20,6 +22,10 @@ TIMELINE_COLUMNS = {"event_date": "Date", "setting": "Setting", "kind": "What", 
 PROTOCOL_COLUMNS = {"protocol": "Protocol", "protocol_version": "Version", "step_title": "Step",
                     "owner": "Owner", "status": "Status", "evidence_date": "Evidence date",
                     "evidence": "Evidence", "missing": "Missing"}  # fmt: skip
+
+
+_NO_SCORES = pl.DataFrame(schema={"index_date": pl.Date, "risk_pct": pl.Float64, "tier": pl.String})
+_NO_REASONS = pl.DataFrame(schema={"reason": pl.String})
 
 
 def layout(person: str | None = None, **_query) -> html.Main:
@@ -39,8 +45,9 @@ def body(user, pid: int) -> list:
     store = access.store()
     who = store.read("patient", person_id=pid).row(0, named=True)
     access.log_view(user, "patient", who["cluster_code"], pid)
-    history = store.read("patient_risk_history", person_id=pid)
-    reasons = store.read("patient_reasons", person_id=pid)
+    scored = store.has_table("risk", "scores") and store.has_table("risk", "reasons")
+    history = store.read("patient_risk_history", person_id=pid) if scored else _NO_SCORES
+    reasons = store.read("patient_reasons", person_id=pid) if scored else _NO_REASONS
     plans = store.read("patient_care_plans", person_id=pid)
     coordinators = store.read("patient_coordinators", person_id=pid)
     enrolment = store.read("patient_enrolment", person_id=pid)
@@ -231,28 +238,15 @@ def register(app) -> None:
             return [notice(str(exc), "error")]
         return body(user, pid)
 
-    def writer(kind: str, button: str, states: list[tuple[str, str]]):
-        @app.callback(
-            Output("pat-refresh", "data", allow_duplicate=True),
-            Output("pat-message", "children", allow_duplicate=True),
-            Input(button, "n_clicks"),
-            State("pat-id", "data"),
-            State("pat-refresh", "data"),
-            *[State(cid, "value") for _, cid in states],
-            prevent_initial_call=True,
+    def writer(kind: str, button: str, fields: list[tuple[str, str]]) -> None:
+        recorder(
+            app,
+            "pat",
+            button,
+            [("pat-id", "data")],
+            fields,
+            lambda given, values: _write(kind, given[0], values),
         )
-        def write(n_clicks, person, refresh, *values):
-            if not n_clicks or ctx.triggered_id != button:
-                return no_update, no_update
-            try:
-                message = _write(
-                    kind, person, {name: v for (name, _), v in zip(states, values, strict=True)}
-                )
-            except (access.Refused, records.RecordError) as exc:
-                return no_update, notice(str(exc), "error")
-            return (refresh or 0) + 1, notice(message, "ok")
-
-        return write
 
     writer(
         "coordinator",
@@ -265,6 +259,5 @@ def register(app) -> None:
         ],
     )
     writer("enrolment", "pat-en-save", [("action", "pat-en-action"), ("reason", "pat-en-reason")])
-    writer("plan", "pat-cp-save", [("goals", "pat-cp-goals"), ("prefs", "pat-cp-prefs"),
-                                   ("review", "pat-cp-review"), ("involved", "pat-cp-involved"),
-                                   ("note", "pat-cp-note")])  # fmt: skip
+    writer("plan", "pat-cp-save", [("goals", "pat-cp-goals"), ("prefs", "pat-cp-prefs"), ("review", "pat-cp-review"),
+                                   ("involved", "pat-cp-involved"), ("note", "pat-cp-note")])  # fmt: skip

@@ -1,0 +1,47 @@
+"""The one shape of a recording callback: a button, the form fields beside it, a write through
+the store, then a message and a refresh of what the page shows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dash import Input, Output, State, ctx, no_update
+
+from dashboards import access
+from dashboards.components import notice
+from stratify.care import records
+
+
+def recorder(
+    app,
+    prefix: str,
+    button: str,
+    context: list[tuple[str, str]],
+    fields: list[tuple[str, str]],
+    write: Callable[[list, dict], str],
+) -> None:
+    """Register the callback for one form. `context` are the page's own (component id,
+    property) pairs (the cluster and month, or the patient) passed to `write` as values to re-check against the
+    session; `fields` are (name, component id) of the form's inputs. Refusals and invalid input
+    come back as an error message and change nothing."""
+
+    @app.callback(
+        Output(f"{prefix}-refresh", "data", allow_duplicate=True),
+        Output(f"{prefix}-message", "children", allow_duplicate=True),
+        Input(button, "n_clicks"),
+        State(f"{prefix}-refresh", "data"),
+        *[State(cid, prop) for cid, prop in context],
+        *[State(cid, "value") for _, cid in fields],
+        prevent_initial_call=True,
+    )
+    def record(n_clicks, refresh, *values):
+        if not n_clicks or ctx.triggered_id != button:
+            return no_update, no_update
+        given, form = values[: len(context)], values[len(context) :]
+        try:
+            message = write(
+                list(given), {name: v for (name, _), v in zip(fields, form, strict=True)}
+            )
+        except (access.Refused, records.RecordError) as exc:
+            return no_update, notice(str(exc), "error")
+        return (refresh or 0) + 1, notice(message, "ok")
