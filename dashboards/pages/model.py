@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from dashboards import access
 from dashboards.components import grid, notice, page, refused
+from stratify.audit.disclosure import disclose_count
 from stratify.models.card import LABELS, calibration_figure
 
 PATH = "/model"
@@ -27,15 +28,16 @@ def _pct(v: float) -> str:
 
 def layout(**_query) -> html.Main:
     try:
-        access.page_user("model")
+        user = access.page_user("model")
     except access.Refused as exc:
         return refused(str(exc))
-    return _card()
+    return _card(published=user.role == "commissioner")
 
 
-@lru_cache(maxsize=1)
-def _card() -> html.Main:
-    """Built once per process: the model cannot change while the server holds the database."""
+@lru_cache(maxsize=2)
+def _card(published: bool) -> html.Main:
+    """Built once per process: the model cannot change while the server holds the database.
+    Commissioners get the group counts under the same disclosure control as every other figure."""
     store = access.store()
     if not store.has_table("models", "trained"):
         return page(NAME, notice("No model has been trained yet: run `stratify train`."))
@@ -45,7 +47,8 @@ def _card() -> html.Main:
         [_metrics(name, entry["overall"]) for name, entry in card["models"].items()]
     )
     groups = pl.DataFrame([
-        {"group": family, "label": label, "people": s["people"], "events": s["events"],
+        {"group": family, "label": label, "people": _count(s["people"], published),
+         "events": _count(s["events"], published),
          "auroc": round(s["auroc"], 3), "oe": round(s["observed_over_expected"], 2),
          "slope": round(s["calibration_slope"], 2)}
         for family, members in card["models"]["lightgbm"]["subgroups"].items() for label, s in members.items()
@@ -72,6 +75,10 @@ def _card() -> html.Main:
         html.H2("LightGBM by group"),
         grid("model-groups", groups, GROUP_COLUMNS, height=420),
     )  # fmt: skip
+
+
+def _count(value: int, published: bool) -> str:
+    return disclose_count(value)[0] if published else str(value)
 
 
 def _metrics(name: str, o: dict) -> dict:

@@ -128,6 +128,13 @@ def test_every_commissioner_figure_is_suppressed_or_rounded(server):
             assert shown == "*" or int(shown) % 5 == 0, f"{shown} is neither suppressed nor rounded"
 
 
+def test_the_model_cards_group_counts_are_suppressed_for_a_commissioner(server):
+    page = signed_in(server, "comm").page("/model").json()
+    rows = _find(page, "model-groups")["rowData"]
+    shown = [str(r[k]) for r in rows for k in ("people", "events")]
+    assert shown and all(v == "*" or int(v) % 5 == 0 for v in shown)
+
+
 def test_a_commissioner_cannot_open_patient_level_pages_even_by_callback(server, app_data):
     client = signed_in(server, "comm")
     response = client.callback(
