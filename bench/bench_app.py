@@ -5,7 +5,11 @@ A page's first render is three requests a browser makes in turn once its scripts
 page itself, the layout, and the router callback that renders the page; each is timed, and so is
 their sum. Callbacks are the ones the pages fire when a user chooses something.
 
-    python bench/bench_app.py --db PATH [--users 10] [--seconds 60] [--json]
+    python bench/bench_app.py --db PATH [--users 10] [--seconds 60] [--think 2] [--json]
+
+Each user pauses `--think` seconds on average (uniformly between half and one and a half times it)
+after every page and every choice, as a person reading the screen does; `--think 0` sends the next
+request at once, a stress test in which ten users keep the server busier than a much larger team.
 
 The database is served as it is (the access log grows); use a copy."""
 
@@ -60,6 +64,14 @@ def setup(db: Path, folder: Path) -> tuple[Path, dict]:
                    "practices": practices, "units": units, "patients": patients}  # fmt: skip
 
 
+THINK = [0.0]  # mean pause between a user's actions, seconds (set from --think)
+
+
+def pause() -> None:
+    if THINK[0] > 0:
+        time.sleep(random.uniform(0.5 * THINK[0], 1.5 * THINK[0]))
+
+
 def first_render(c: AppClient, path: str, search: str, timings: dict) -> None:
     total = 0.0
     for kind, call in (
@@ -74,6 +86,7 @@ def first_render(c: AppClient, path: str, search: str, timings: dict) -> None:
         timings[kind].append(dt)
         total += dt
     timings["first render (sum)"].append(total)
+    pause()
 
 
 def timed(timings: dict, kind: str, call) -> None:
@@ -81,6 +94,7 @@ def timed(timings: dict, kind: str, call) -> None:
     r = call()
     timings[kind].append(time.perf_counter() - t)
     assert r.status_code in (200, 204), f"{kind}: HTTP {r.status_code}"
+    pause()
 
 
 def clinician(c: AppClient, ctx: dict, timings: dict) -> None:
@@ -152,12 +166,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=10)
+    parser.add_argument("--think", type=float, default=2.0, help="mean pause between actions (s)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-app-"))
     db = folder / "stratify.duckdb"
     shutil.copy(args.db, db)
     users_file, ctx = setup(db, folder)
+    THINK[0] = args.think
     server = Server(db, users_file)
     try:
         run(server.url, ctx, args.users, args.warmup)  # caches warm, as in steady use
@@ -170,12 +186,13 @@ def main() -> None:
         rows.append({"request": kind, "n": len(ms), "p50_ms": round(float(np.percentile(ms, 50)), 1),
                      "p95_ms": round(float(np.percentile(ms, 95)), 1),
                      "p99_ms": round(float(np.percentile(ms, 99)), 1)})  # fmt: skip
-    summary = {"patients": ctx["patients"], "users": args.users, "seconds": args.seconds,
+    summary = {"patients": ctx["patients"], "users": args.users, "seconds": args.seconds, "think": args.think,
                "errors": len(result["errors"]), "requests": rows}  # fmt: skip
     if args.json:
         print(json.dumps(summary))
         return
-    print(f"{ctx['patients']:,} registered patients, {args.users} concurrent users, {args.seconds:.0f} s "
+    print(f"{ctx['patients']:,} registered patients, {args.users} concurrent users, {args.seconds:.0f} s, "
+          f"think time {args.think:g} s "
           f"({len(result['errors'])} errors)")  # fmt: skip
     print(f"{'request':<34}{'n':>7}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}")
     for r in rows:

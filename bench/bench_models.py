@@ -2,6 +2,8 @@
 
 Targets at 1,000,000 patients on 2 cores: features < 2 min, training < 3 min, scoring < 30 s.
 Run on a built registry: .venv/bin/python bench/bench_models.py --db PATH [--truth DIR]
+[--score-runs N]. Scoring includes features, prediction, the top five reasons for everyone
+(LightGBM's own contributions) and storing; its parts are printed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--truth", type=Path, default=None, help="ground truth for evaluate-model")
+    parser.add_argument("--score-runs", type=int, default=2, help="how many times to time scoring")
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
@@ -43,12 +46,14 @@ def main() -> None:
     print(
         f"train (incl. features)    {time.perf_counter() - t:8.1f} s   {summary['trees']} trees, test AUROC {summary['test']['lightgbm']['auroc']:.3f}  (target < 180 s at 1M)"
     )
-    t = time.perf_counter()
-    scored = score(con, say=lambda m: print("   ", m))
-    total = time.perf_counter() - t
-    print(
-        f"score (incl. features)    {total:8.1f} s   {scored['people']:,} people, reasons for {scored['with_reasons']:,}  (target < 30 s at 1M)"
-    )
+    for run in range(1, args.score_runs + 1):  # the machine may be shared: repeat
+        t = time.perf_counter()
+        scored = score(con, say=lambda m: print("   ", m))
+        total = time.perf_counter() - t
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in scored["timings"].items())
+        print(
+            f"score (incl. features)    {total:8.1f} s   run {run}: {scored['people']:,} people, reasons for {scored['with_reasons']:,} ({parts})  (target < 30 s at 1M)"
+        )
     con.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(f"peak memory               {peak:8.2f} GB")

@@ -34,6 +34,7 @@ class Store:
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._writer = self._con.cursor()
+        self._tables: dict[tuple[str, str], bool] = {}
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)

@@ -612,7 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--all-reasons",
         action="store_true",
-        help="reasons for everyone, not only the top three tiers and the cohorts",
+        help="no effect, kept for existing scripts: reasons are now computed for everyone",
     )
     p.set_defaults(run=cmd_score)
 

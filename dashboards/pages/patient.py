@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 from dash import Input, Output, State, dcc, html
@@ -51,8 +52,8 @@ def body(user, pid: int) -> list:
     plans = store.read("patient_care_plans", person_id=pid)
     coordinators = store.read("patient_coordinators", person_id=pid)
     enrolment = store.read("patient_enrolment", person_id=pid)
-    protocols = (store.read("patient_protocols", person_id=pid)
-                 if store.has_table("care", "adherence") else None)  # fmt: skip
+    as_of = _adherence_as_of() if store.has_table("care", "adherence") else None
+    protocols = store.read("patient_protocols", person_id=pid, as_of=as_of) if as_of else None
     timeline = store.read("care/timeline", person_id=pid)
     latest = history.row(-1, named=True) if history.height else None
     return [
@@ -105,6 +106,12 @@ def body(user, pid: int) -> list:
         html.H3(f"Timeline across settings ({timeline.height} entries)"),
         grid("pat-timeline", timeline.reverse(), TIMELINE_COLUMNS, height=420),
     ]
+
+
+@lru_cache(maxsize=1)
+def _adherence_as_of():
+    """The latest adherence run: fixed while the server holds the database."""
+    return access.store().read("adherence_latest")["as_of"][0]
 
 
 def _risk(latest: dict | None, reasons) -> html.Div:

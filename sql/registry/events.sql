@@ -31,4 +31,6 @@ FROM registry.mh_contacts
 UNION ALL
 SELECT person_id, start_date, 'social_care', 'service_start', service_type, NULL,
        'social_care_services', source_row
-FROM registry.social_care_episodes;
+FROM registry.social_care_episodes
+-- Stored in person order so that one person's timeline reads a few row groups, not the table.
+ORDER BY person_id, event_date, source_feed, source_row;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 
 WINDOW_WORDS = {"3m": "3 months", "6m": "6 months", "12m": "12 months", "24m": "24 months"}
 COUNTED = {
@@ -89,20 +90,58 @@ def describe(feature: str, value: float) -> str:
     return f"{feature.replace('_', ' ')} {value:g}"
 
 
-def top_reasons(
-    contributions: np.ndarray, values: np.ndarray, columns: list[str], k: int = 5
-) -> list[list[tuple[str, float, float, str]]]:
-    """For each row: the k features with the largest contribution either way, as
-    (feature, value, contribution in log-odds, text with its direction)."""
-    per_feature = contributions[:, : len(columns)]  # the last column is the bias
-    order = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :k]
-    out = []
-    for row, chosen in enumerate(order):
-        reasons = []
-        for j in chosen:
-            c = float(per_feature[row, j])
-            direction = "raises risk" if c > 0 else "lowers risk" if c < 0 else "no effect"
-            text = f"{describe(columns[j], values[row, j])} ({direction})"
-            reasons.append((columns[j], float(values[row, j]), c, text))
-        out.append(reasons)
-    return out
+DIRECTION = {1: " (raises risk)", -1: " (lowers risk)", 0: " (no effect)"}
+
+
+def frame(
+    person_id: np.ndarray,
+    index: np.ndarray,
+    contribution: np.ndarray,
+    values: np.ndarray,
+    columns: list[str],
+) -> pl.DataFrame:
+    """One row per person and reason: rank, feature, the person's value, its contribution in
+    log-odds and the text with its direction. `index` and `contribution` are (people x k), largest
+    first. Texts are worded once per distinct feature and value, not once per row."""
+    n, k = index.shape
+    rows = np.repeat(np.arange(n), k)
+    feature = index.ravel()
+    value = values[rows, feature]
+    contribution = contribution.ravel()
+    long = pl.DataFrame(
+        {
+            "person_id": np.repeat(np.asarray(person_id, dtype=np.int64), k),
+            "reason_rank": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
+            "feature_index": feature.astype(np.int32),
+            "value": value,
+            "value_bits": value.view(np.int64),  # exact key, NaN included
+            "contribution": contribution,
+            "sign": np.sign(contribution).astype(np.int8),
+        }
+    )
+    distinct = long.select("feature_index", "value_bits", "value").unique(
+        ["feature_index", "value_bits"]
+    )
+    words = distinct.select(
+        "feature_index",
+        "value_bits",
+        words=pl.Series(
+            [
+                describe(columns[f], v)
+                for f, v in distinct.select("feature_index", "value").iter_rows()
+            ],
+            dtype=pl.String,
+        ),
+    )
+    return (
+        long.join(words, on=["feature_index", "value_bits"], how="left", maintain_order="left")
+        .with_columns(
+            feature=pl.col("feature_index").replace_strict(
+                dict(enumerate(columns)), return_dtype=pl.String
+            ),
+            reason=pl.concat_str(
+                pl.col("words"), pl.col("sign").replace_strict(DIRECTION, return_dtype=pl.String)
+            ),
+        )
+        .select("person_id", "reason_rank", "feature", "value", "contribution", "reason")
+    )

@@ -12,11 +12,16 @@ import numpy as np
 import polars as pl
 
 from stratify import features
-from stratify.models import reasons, train
+from stratify.models import contributions, reasons, train
 from stratify.models.calibration import Calibrator
 from stratify.models.design import matrix
 
 TIER_ORDER = ("very_high", "high", "moderate", "low")
+REASONS = 5  # reasons stored per person
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
 
 def tiers(probability: np.ndarray, shares: list[dict]) -> np.ndarray:
@@ -35,14 +40,14 @@ def tiers(probability: np.ndarray, shares: list[dict]) -> np.ndarray:
 def score(
     con: duckdb.DuckDBPyConnection,
     index_date: date | None = None,
-    all_reasons: bool = False,
+    all_reasons: bool = True,
     say=lambda _m: None,
 ) -> dict:
-    """Score on `index_date` (default: the day after the data cut) with the latest model.
+    """Score on `index_date` (default: the day after the data cut) with the latest model, with
+    the top five reasons (LightGBM's own contributions) for everyone scored.
 
-    Reasons (TreeSHAP, the costly part) are computed for everyone who can appear on a list: the
-    very high, high and moderate tiers and the frail and diabetic cohorts; `all_reasons` extends
-    them to everyone scored."""
+    `all_reasons` is kept for callers of the earlier interface and has no effect: reasons are
+    always computed for everyone (stratify.models.contributions makes that cheap)."""
     cfg = train.load_config()
     model = train.latest(con)
     cut = train.data_cut(con)
@@ -51,6 +56,8 @@ def score(
     frame = features.compute(con, index_date)
     columns = json.loads(model["features"])
     x = matrix(frame, columns)
+    timings = {"features": time.perf_counter() - t0}
+    t = time.perf_counter()
     booster = lgb.Booster(model_str=model["lightgbm_model"])
     calibrator = Calibrator(**json.loads(model["calibrator"]))
     raw = booster.predict(x, num_threads=2)
@@ -58,23 +65,30 @@ def score(
     # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
     # leave ties that row order breaks at random.
     tier = tiers(raw, cfg["tiers"])
+    timings["predict"] = time.perf_counter() - t
     say(f"scored {frame.height:,} people on {index_date} ({time.perf_counter() - t0:.1f}s)")
     frail = frame["efi_category"].is_in(["moderate", "severe"]).to_numpy() | (
         (frame["age"].to_numpy() >= 65) & np.isin(tier, ["very_high", "high"])
     )
     diabetic = (frame["diabetes_type1"] + frame["diabetes_type2"]).to_numpy() > 0
-    explained = (
-        np.ones(len(tier), dtype=bool) if all_reasons else (tier != "low") | frail | diabetic
-    )
-    contributions = booster.predict(x[explained], pred_contrib=True, num_threads=2)
-    why = reasons.top_reasons(contributions, x[explained], columns)
-    say(f"reasons for {int(explained.sum()):,} people ({time.perf_counter() - t0:.1f}s)")
+    t = time.perf_counter()
+    top = contributions.top_contributions(booster, x, k=REASONS, num_threads=2)
+    # The contributions with the expected value add up to the model's raw score for every row.
+    if frame.height and not np.allclose(_sigmoid(top["total"]), raw, rtol=0, atol=1e-9):
+        raise RuntimeError("contributions do not add up to the model's prediction")
+    person_id = frame["person_id"].to_numpy()
+    reason_rows = reasons.frame(
+        person_id, top["index"], top["contribution"], x, columns
+    ).with_columns(index_date=pl.lit(index_date), model_id=pl.lit(model["model_id"]))
+    timings["reasons"] = time.perf_counter() - t
+    say(f"{REASONS} reasons for each of {frame.height:,} people ({time.perf_counter() - t0:.1f}s)")
+    t = time.perf_counter()
     scores = pl.DataFrame(
         {
             "model_id": model["model_id"],
             "build_id": model["build_id"],
             "index_date": index_date,
-            "person_id": frame["person_id"],
+            "person_id": person_id,
             "probability": probability,
             "rank": pl.Series(raw).rank("ordinal", descending=True).cast(pl.Int64),
             "tier": tier,
@@ -82,17 +96,8 @@ def score(
             "diabetic": diabetic,
         }
     )
-    reason_rows = pl.DataFrame(
-        [
-            (pid, k + 1, feature, value, contribution, text)
-            for pid, rs in zip(frame["person_id"].filter(pl.Series(explained)).to_list(), why, strict=True)
-            for k, (feature, value, contribution, text) in enumerate(rs)
-        ],
-        schema={"person_id": pl.Int64, "reason_rank": pl.Int64, "feature": pl.String, "value": pl.Float64,
-                "contribution": pl.Float64, "reason": pl.String},
-        orient="row",
-    ).with_columns(index_date=pl.lit(index_date), model_id=pl.lit(model["model_id"]))  # fmt: skip
     _store(con, index_date, scores, reason_rows)
+    timings["store"] = time.perf_counter() - t
     counts = scores.group_by("tier").len()
     return {
         "model_id": model["model_id"],
@@ -101,9 +106,11 @@ def score(
         "tiers": {t: int(counts.filter(pl.col("tier") == t)["len"].sum()) for t in TIER_ORDER},
         "frail": int(frail.sum()),
         "diabetic": int(diabetic.sum()),
-        "with_reasons": int(explained.sum()),
+        "with_reasons": reason_rows["person_id"].n_unique(),
+        "reasons_method": top["method"],
         "mean_probability": round(float(probability.mean()), 4),
         "seconds": round(time.perf_counter() - t0, 1),
+        "timings": {k: round(v, 2) for k, v in timings.items()},
     }
 
 

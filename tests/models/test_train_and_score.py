@@ -51,30 +51,39 @@ def test_reasons_are_lightgbms_own_contributions_with_their_sign(scored_registry
     assert set(reasons["feature"]) <= set(columns)
     assert ((reasons["contribution"] > 0) == reasons["reason"].str.ends_with("(raises risk)")).all()
     assert ((reasons["contribution"] < 0) == reasons["reason"].str.ends_with("(lowers risk)")).all()
-    # The contributions are the model's: with the bias they add up to its raw log-odds.
-    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 200")
+    # The stored reasons are the five largest of LightGBM's own contributions (pred_contrib over
+    # all trees at once), largest first, with the person's own value of the feature.
+    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 500")
     booster = lgb.Booster(model_str=model["lightgbm_model"])
     x = matrix(frame, columns)
     contributions = booster.predict(x, pred_contrib=True)
     assert np.allclose(contributions.sum(axis=1), booster.predict(x, raw_score=True))
-    first = reasons.filter(pl.col("person_id") == frame["person_id"][0])
-    if first.height:
-        j = columns.index(first["feature"][0])
-        assert first["contribution"][0] == pytest.approx(contributions[0, j])
+    top = np.argsort(-np.abs(contributions[:, :-1]), axis=1, kind="stable")[:, :5]
+    stored = reasons.filter(pl.col("person_id").is_in(frame["person_id"].implode()))
+    assert stored.height == 5 * frame.height
+    assert stored["feature"].to_list() == [columns[j] for j in top.ravel()]
+    expected = np.take_along_axis(contributions, top, axis=1).ravel()
+    assert np.abs(stored["contribution"].to_numpy() - expected).max() < 1e-12
+    values = np.take_along_axis(x, top, axis=1).ravel()
+    assert np.array_equal(stored["value"].to_numpy(), values, equal_nan=True)
 
 
-def test_every_listable_patient_has_five_reasons_in_plain_words(scored_registry):
+def test_every_scored_patient_has_five_reasons_in_plain_words(scored_registry):
     db, _, scored = scored_registry
     counts = _read(
         db,
-        "SELECT s.person_id, s.tier, s.frail, s.diabetic, count(r.reason) AS reasons FROM risk.scores AS s "
-        "LEFT JOIN risk.reasons AS r USING (person_id, index_date) GROUP BY ALL",
+        "SELECT s.person_id, count(r.reason) AS reasons, list(r.reason_rank ORDER BY r.reason_rank) AS ranks "
+        "FROM risk.scores AS s LEFT JOIN risk.reasons AS r USING (person_id, index_date) GROUP BY ALL",
     )
-    listable = counts.filter((pl.col("tier") != "low") | pl.col("frail") | pl.col("diabetic"))
-    assert listable.height and (listable["reasons"] == 5).all()
-    assert scored["with_reasons"] == listable.height
+    assert counts.height == scored["people"] == scored["with_reasons"]
+    assert (counts["reasons"] == 5).all()
+    assert counts["ranks"].to_list() == [[1, 2, 3, 4, 5]] * counts.height
+    assert scored["reasons_method"] == "per-tree patterns"
     text = _read(db, "SELECT reason FROM risk.reasons")["reason"].to_list()
     assert not any("_" in t.split(" (")[0] for t in text)  # no raw feature names shown
+    assert "aged " in " ".join(text) and all(
+        t.endswith("risk)") or t.endswith("effect)") for t in text
+    )
 
 
 @pytest.mark.parametrize(
