@@ -71,8 +71,8 @@ def patient_in_scope(user: User, person_id: object, page: str) -> int:
         pid = int(str(person_id)) if str(person_id).isdigit() and len(str(person_id)) < 19 else None
     except (TypeError, ValueError):
         pid = None
-    found = store().read("patient_cluster", person_id=pid) if pid is not None else None
-    if found is None or found.height == 0 or not user.may_see_cluster(found["cluster_code"][0]):
+    cluster = store().cluster_of(pid) if pid is not None else None
+    if cluster is None or not user.may_see_cluster(cluster):
         store().log(user.username, user.role, "refused", page, detail="patient outside scope")
         raise Refused("No patient with that id in your practice clusters.")
     return pid

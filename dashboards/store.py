@@ -35,6 +35,7 @@ class Store:
         self._local = threading.local()
         self._writer = self._con.cursor()
         self._tables: dict[tuple[str, str], bool] = {}
+        self._clusters: dict[int, str | None] = {}
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
@@ -48,7 +49,23 @@ class Store:
         return query(self._cursor(), name, params)
 
     def has_table(self, schema: str, table: str) -> bool:
-        return bool(self.read("table_exists", schema=schema, table=table)["present"][0])
+        """Asked once per table: derived tables cannot appear or vanish while the server holds
+        the database (the pipeline cannot open it meanwhile)."""
+        key = (schema, table)
+        if key not in self._tables:
+            found = self.read("table_exists", schema=schema, table=table)["present"][0]
+            self._tables[key] = bool(found)
+        return self._tables[key]
+
+    def cluster_of(self, person_id: int) -> str | None:
+        """The cluster a person is registered in (None for nobody), remembered: the registry
+        cannot change while the server holds the database."""
+        if person_id not in self._clusters:
+            found = self.read("patient_cluster", person_id=person_id)
+            if len(self._clusters) > 200_000:
+                self._clusters.clear()
+            self._clusters[person_id] = found["cluster_code"][0] if found.height else None
+        return self._clusters[person_id]
 
     def write(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """Run one write of stratify.care.records (or the access log) alone, in a transaction."""

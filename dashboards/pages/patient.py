@@ -12,7 +12,16 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 
 from dashboards import access
-from dashboards.components import field, grid, notice, page, refused, risk_history_chart
+from dashboards.components import (
+    field,
+    grid,
+    notice,
+    page,
+    page_of,
+    paged_grid,
+    refused,
+    risk_history_chart,
+)
 from dashboards.recording import recorder
 from stratify.care import records
 
@@ -54,7 +63,6 @@ def body(user, pid: int) -> list:
     enrolment = store.read("patient_enrolment", person_id=pid)
     as_of = _adherence_as_of() if store.has_table("care", "adherence") else None
     protocols = store.read("patient_protocols", person_id=pid, as_of=as_of) if as_of else None
-    timeline = store.read("care/timeline", person_id=pid)
     latest = history.row(-1, named=True) if history.height else None
     return [
         html.Div(
@@ -103,8 +111,8 @@ def body(user, pid: int) -> list:
         grid("pat-protocols", protocols, PROTOCOL_COLUMNS, height=300)
         if protocols is not None
         else notice("Adherence has not been run."),
-        html.H3(f"Timeline across settings ({timeline.height} entries)"),
-        grid("pat-timeline", timeline.reverse(), TIMELINE_COLUMNS, height=420),
+        html.H3("Timeline across settings, newest first"),
+        paged_grid("pat-timeline", TIMELINE_COLUMNS, height=420),
     ]
 
 
@@ -244,6 +252,22 @@ def register(app) -> None:
         except access.Refused as exc:
             return [notice(str(exc), "error")]
         return body(user, pid)
+
+    @app.callback(
+        Output("pat-timeline", "getRowsResponse"),
+        Input("pat-timeline", "getRowsRequest"),
+        State("pat-id", "data"),
+        prevent_initial_call=True,
+    )
+    def timeline_rows(request, person):
+        """Only the block of the timeline the grid is showing goes to the browser."""
+        try:
+            user = access.page_user("patient")
+            pid = access.patient_in_scope(user, person, "patient")
+        except access.Refused:
+            return {"rowData": [], "rowCount": 0}
+        frame = access.store().read("care/timeline", person_id=pid).reverse()
+        return page_of(frame, request, TIMELINE_COLUMNS)
 
     def writer(kind: str, button: str, fields: list[tuple[str, str]]) -> None:
         recorder(

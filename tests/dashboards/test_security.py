@@ -94,6 +94,26 @@ def test_a_forged_request_for_another_clusters_patient_gets_nothing_of_it(server
     assert not any(n in refreshed.text for n in app_data.nhs_numbers_b)
     export = client.get(f"/export/conference/{app_data.cluster_b}/{MONTH}.xlsx")
     assert export.status_code == 403
+    rows = client.callback(
+        "pat-timeline.getRowsResponse", {"pat-timeline.getRowsRequest": {"startRow": 0, "endRow": 100}},
+        {"pat-id.data": app_data.person_b},
+    ).json()  # fmt: skip
+    assert rows["response"]["pat-timeline"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
+
+
+def test_the_timeline_sends_only_the_block_the_grid_asks_for(server, app_data):
+    client = signed_in(server, "clin_a")
+    ask = {"pat-timeline.getRowsRequest": {"startRow": 0, "endRow": 5}}
+    block = client.callback(
+        "pat-timeline.getRowsResponse", ask, {"pat-id.data": app_data.person_a}
+    ).json()
+    answer = block["response"]["pat-timeline"]["getRowsResponse"]
+    assert len(answer["rowData"]) == min(5, answer["rowCount"]) and answer["rowCount"] > 0
+    greedy = {"pat-timeline.getRowsRequest": {"startRow": 0, "endRow": 10**9}}
+    big = client.callback(
+        "pat-timeline.getRowsResponse", greedy, {"pat-id.data": app_data.person_a}
+    ).json()
+    assert len(big["response"]["pat-timeline"]["getRowsResponse"]["rowData"]) <= 1000
 
 
 def test_a_forged_write_for_another_clusters_patient_is_refused(server, app_data):
@@ -242,3 +262,20 @@ def _displayed_counts(response) -> list[str]:
                     shown.append(str(row[key]))
     assert shown, "the response shows some counts"
     return shown
+
+
+def _add_user(client: AppClient, username: str, cluster: str):
+    return client.callback(
+        "adm-users.children", {"adm-save.n_clicks": 1},
+        {"adm-username.value": username, "adm-name.value": "New Nurse", "adm-role.value": "clinician",
+         "adm-clusters.value": [cluster], "adm-password.value": "a long new password", "adm-active.value": ["active"]},
+    )  # fmt: skip
+
+
+def test_only_an_administrator_can_add_users(server, app_data):
+    refused = _add_user(signed_in(server, "clin_a"), "sneaky", app_data.cluster_a)
+    assert "not available to your role" in refused.text
+    added = _add_user(signed_in(server, "admin"), "newnurse", app_data.cluster_a)
+    assert "Saved newnurse" in added.text
+    assert AppClient(server.url).login("newnurse", "a long new password").status_code == 302
+    assert AppClient(server.url).login("sneaky", "a long new password").status_code == 401

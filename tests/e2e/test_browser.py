@@ -143,6 +143,7 @@ def test_a_clinician_opens_a_patient_and_script_in_a_record_stays_text(browser, 
     expect(page.locator("main")).to_contain_text(
         "deferred: <img src=x onerror=alert(1)>", timeout=15_000
     )
+    expect(page.locator("#pat-timeline .ag-row").first).to_be_visible(timeout=15_000)
     assert_not_blank(page.screenshot(full_page=True), "clin_a_patient")
     assert dialogs == []
     page.context.close()
