@@ -12,6 +12,9 @@ from app_users import MONTH, PASSWORDS
 
 from dashboards.client import AppClient
 
+# An NHS number as a token of its own: ten digits from the 999 test range, not the digits of a
+# longer number such as a probability in a chart (0.0599912345...).
+NHS_NUMBER = r"(?<![\d.])999\d{7}(?!\d)"
 PAGES = ["/", "/conference", "/patient", "/enrolment", "/audit", "/model", "/quality", "/admin"]
 
 
@@ -68,7 +71,7 @@ def test_sign_in_never_redirects_off_site(server):
 def test_a_clinician_sees_their_own_clusters_list_with_names(server, app_data):
     page = signed_in(server, "clin_a").page("/conference").text
     assert app_data.cluster_a in page
-    assert re.search(r"999\d{7}", page)
+    assert re.search(NHS_NUMBER, page)
 
 
 def test_a_forged_request_for_another_clusters_list_gets_nothing_of_it(server, app_data):
@@ -131,7 +134,7 @@ def test_a_forged_write_for_another_clusters_patient_is_refused(server, app_data
 def test_a_commissioner_reaches_no_identifiable_field(server, app_data, path):
     client = signed_in(server, "comm")
     text = client.page(path, f"?person={app_data.person_a}").text
-    assert not re.search(r"999\d{7}", text), "an NHS number reached a commissioner"
+    assert not re.search(NHS_NUMBER, text), "an NHS number reached a commissioner"
     assert not any(name in text for name in app_data.names_b[:200])
 
 
@@ -162,7 +165,7 @@ def test_a_commissioner_cannot_open_patient_level_pages_even_by_callback(server,
         {"conf-cluster.value": app_data.cluster_a},
     )  # fmt: skip
     assert "not available to your role" in response.text
-    assert not re.search(r"999\d{7}", response.text)
+    assert not re.search(NHS_NUMBER, response.text)
 
 
 def test_too_long_and_wrongly_typed_input_is_refused(server, app_data):
