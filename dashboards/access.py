@@ -78,6 +78,12 @@ def patient_in_scope(user: User, person_id: object, page: str) -> int:
     return pid
 
 
+def patient_user(person_id: object) -> tuple[User, int]:
+    """The signed-in user and the person, if the patient page is theirs and the person in scope."""
+    user = page_user("patient")
+    return user, patient_in_scope(user, person_id, "patient")
+
+
 def log_view(
     user: User, page: str, cluster: str | None = None, person_id: int | None = None
 ) -> None:

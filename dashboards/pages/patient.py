@@ -210,8 +210,7 @@ def _care_plan_form(plans) -> html.Details:
 
 
 def _write(kind: str, person: object, values: dict) -> str:
-    user = access.page_user("patient")
-    pid = access.patient_in_scope(user, person, "patient")
+    user, pid = access.patient_user(person)
     store = access.store()
     who = user.username
     if kind == "coordinator":
@@ -247,11 +246,9 @@ def register(app) -> None:
     )
     def show(_refresh, person):
         try:
-            user = access.page_user("patient")
-            pid = access.patient_in_scope(user, person, "patient")
+            return body(*access.patient_user(person))
         except access.Refused as exc:
             return [notice(str(exc), "error")]
-        return body(user, pid)
 
     @app.callback(
         Output("pat-timeline", "getRowsResponse"),
@@ -262,8 +259,7 @@ def register(app) -> None:
     def timeline_rows(request, person):
         """Only the block of the timeline the grid is showing goes to the browser."""
         try:
-            user = access.page_user("patient")
-            pid = access.patient_in_scope(user, person, "patient")
+            _, pid = access.patient_user(person)
         except access.Refused:
             return {"rowData": [], "rowCount": 0}
         frame = access.store().read("care/timeline", person_id=pid).reverse()
