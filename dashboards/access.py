@@ -37,7 +37,12 @@ def store() -> Store:
 
 
 def current_user() -> User | None:
-    return users().get(session.get("username"))
+    """The session's user, while the session still matches them: a password change, disabling
+    or re-enabling the user ends every session they had."""
+    user = users().get(session.get("username"))
+    if user is None or session.get("stamp") != users().stamp(user):
+        return None
+    return user
 
 
 def may_open(user: User, page: str) -> bool:

@@ -5,10 +5,13 @@ Nothing answers without a signed-in user: not a page, not a callback, not a scri
 
 from __future__ import annotations
 
+import io
+import re
 import secrets
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import dash
 from cachelib.file import FileSystemCache
@@ -104,14 +107,24 @@ def _shell():
 
 def _gate():
     """Refuse everything but the sign-in page to anyone not signed in."""
+    if request.method == "POST" and not _same_origin():
+        return Response("cross-site request refused\n", status=403, mimetype="text/plain")
     if request.path in OPEN_PATHS:
         return None
     if access.current_user() is None:
         session.clear()
         if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
-            return redirect(f"/login?next={request.full_path.rstrip('?')}")
+            return redirect(
+                "/login?next=" + quote(_safe_next(request.full_path.rstrip("?")), safe="/")
+            )
         return Response("sign in first\n", status=401, mimetype="text/plain")
     return None
+
+
+def _same_origin() -> bool:
+    """A POST must come from this site's own pages (no cross-site sign-in or callback)."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
 
 
 def _headers(response: Response) -> Response:
@@ -123,11 +136,15 @@ def _headers(response: Response) -> Response:
     return response
 
 
+SAFE_PATH = re.compile(r"/(?!/)[A-Za-z0-9_\-./?=&%]{0,299}")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site (never //host or a scheme) may follow sign-in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a plain path on this site may follow sign-in: no scheme, no //host, no control
+    characters or backslashes that a browser might read as another host."""
+    if not target or not SAFE_PATH.fullmatch(target) or "//" in target.split("?")[0]:
         return "/"
-    return target[:300]
+    return target
 
 
 def _routes(server: Flask) -> None:
@@ -149,8 +166,9 @@ def _routes(server: Flask) -> None:
                                           next=_safe_next(request.form.get("next")))  # fmt: skip
             return page, 401
         session.clear()
-        server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
         session["username"] = user.username
+        session["stamp"] = access.users().stamp(user)
+        server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
         store.log(user.username, user.role, "login", "/login")
         return redirect(_safe_next(request.form.get("next")))
 
@@ -173,14 +191,14 @@ def _routes(server: Flask) -> None:
             return Response(str(exc) + "\n", status=403, mimetype="text/plain")
         if kind not in ("xlsx", "pdf"):
             return Response("pack is xlsx or pdf\n", status=404, mimetype="text/plain")
-        folder = Path(tempfile.mkdtemp(prefix="stratify-pack-"))
-        path = conference.write_pack(
-            cluster, month, folder / f"conference_{cluster}_{month}.{kind}"
-        )
-        if path is None:
+        name = f"conference_{cluster}_{month}.{kind}"
+        with tempfile.TemporaryDirectory(prefix="stratify-pack-") as folder:  # never left on disk
+            path = conference.write_pack(cluster, month, Path(folder) / name)
+            data = path.read_bytes() if path is not None else None
+        if data is None:
             return Response("no list for that month\n", status=404, mimetype="text/plain")
         access.store().log(user.username, user.role, "export", f"pack.{kind}", cluster, None, month)
-        return send_file(path, as_attachment=True, download_name=path.name)
+        return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
 
 
 def serve(

@@ -6,6 +6,7 @@ never from anything the browser sends; a browser can only choose among what its 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -41,6 +42,7 @@ class User:
     clusters: tuple[str, ...] = ()
     active: bool = True
     password_hash: str = field(default="", repr=False)
+    epoch: int = 0  # raised whenever the password or active changes: older sessions end
 
     @property
     def sees_patients(self) -> bool:
@@ -76,6 +78,7 @@ def _user(raw: dict) -> User:
         clusters=clusters,
         active=bool(raw.get("active", True)),
         password_hash=str(raw["password_hash"]),
+        epoch=int(raw.get("epoch", 0)),
     )
 
 
@@ -112,6 +115,12 @@ class Users:
         user = self.all().get(username)
         return user if user and user.active else None
 
+    @staticmethod
+    def stamp(user: User) -> str:
+        """What a session must still match: changes with the password and with every enable or
+        disable (the hash itself never goes into the session)."""
+        return hashlib.sha256(f"{user.epoch}:{user.password_hash}".encode()).hexdigest()[:32]
+
     def locked(self, username: str) -> bool:
         count, last = self._failures.get(username, (0, 0.0))
         return count >= LOCKOUT_FAILURES and time.time() - last < LOCKOUT_SECONDS
@@ -129,6 +138,9 @@ class Users:
                 self._failures.pop(username, None)
                 return user
             count, _ = self._failures.get(username, (0, 0.0))
+            if len(self._failures) > 10_000:  # forget stale names rather than grow without end
+                cutoff = time.time() - LOCKOUT_SECONDS
+                self._failures = {k: v for k, v in self._failures.items() if v[1] > cutoff}
             self._failures[username] = (count + 1, time.time())
             return None
 
@@ -136,14 +148,20 @@ class Users:
         """Add or change one user (a password is required for a new one); atomic on disk."""
         with self._lock:
             raw = yaml.safe_load(self.path.read_text()) or {}
-            rows = [u for u in raw.get("users") or [] if u.get("username") != user.username]
-            existing = self._users.get(user.username)
+            everyone = raw.get("users") or []
+            rows = [u for u in everyone if u.get("username") != user.username]
+            # The record on disk now, not this process's copy: another process may have changed it.
+            mine = [u for u in everyone if u.get("username") == user.username]
+            existing = _user(mine[0]) if mine else None
             if password is not None:
                 hashed = hash_password(password)
             elif existing:
                 hashed = existing.password_hash
             else:
                 raise UserError(f"a new user ({user.username}) needs a password")
+            epoch = existing.epoch if existing else 0
+            if existing and (password is not None or existing.active != user.active):
+                epoch += 1
             record = {
                 "username": user.username,
                 "display_name": user.display_name,
@@ -151,6 +169,7 @@ class Users:
                 "clusters": list(user.clusters),
                 "active": user.active,
                 "password_hash": hashed,
+                "epoch": epoch,
             }
             checked = _user(record)
             rows.append(record)

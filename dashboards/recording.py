@@ -3,7 +3,9 @@ the store, then a message and a refresh of what the page shows."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date
 
 from dash import Input, Output, State, ctx, no_update
 
@@ -17,12 +19,12 @@ def recorder(
     prefix: str,
     button: str,
     context: list[tuple[str, str]],
-    fields: list[tuple[str, str]],
+    fields: list[tuple[str, ...]],
     write: Callable[[list, dict], str],
 ) -> None:
     """Register the callback for one form. `context` are the page's own (component id,
     property) pairs (the cluster and month, or the patient) passed to `write` as values to re-check against the
-    session; `fields` are (name, component id) of the form's inputs. Refusals and invalid input
+    session; `fields` are (name, component id[, property]) of the form's inputs (default "value"). Refusals and invalid input
     come back as an error message and change nothing."""
 
     @app.callback(
@@ -31,7 +33,7 @@ def recorder(
         Input(button, "n_clicks"),
         State(f"{prefix}-refresh", "data"),
         *[State(cid, prop) for cid, prop in context],
-        *[State(cid, "value") for _, cid in fields],
+        *[State(f[1], f[2] if len(f) > 2 else "value") for f in fields],
         prevent_initial_call=True,
     )
     def record(n_clicks, refresh, *values):
@@ -39,9 +41,20 @@ def recorder(
             return no_update, no_update
         given, form = values[: len(context)], values[len(context) :]
         try:
-            message = write(
-                list(given), {name: v for (name, _), v in zip(fields, form, strict=True)}
-            )
+            message = write(list(given), {f[0]: v for f, v in zip(fields, form, strict=True)})
         except (access.Refused, records.RecordError) as exc:
             return no_update, notice(str(exc), "error")
         return (refresh or 0) + 1, notice(message, "ok")
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(value: object, what: str) -> date:
+    """A date typed as YYYY-MM-DD, and only that."""
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
+        raise records.RecordError(f"{what} must be a date, YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise records.RecordError(f"{what} must be a real date, YYYY-MM-DD") from exc

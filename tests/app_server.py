@@ -71,6 +71,9 @@ def app_data(scored_registry, tmp_path_factory) -> AppData:
     data = AppData(db, folder / "users.yaml", a, b, first_listed(a), first_listed(b),
                    [r[0] for r in b_people], [r[1] for r in b_people], everyone)  # fmt: skip
     con.close()
+    shutil.copy(
+        db, folder / "pristine.duckdb"
+    )  # for servers of their own, before any server writes
     users = create_users_file(data.users, "admin", PASSWORDS["admin"])
     for username, role, clusters in (
         ("clin_a", "clinician", (a,)), ("clin_b", "clinician", (b,)),
@@ -128,7 +131,7 @@ def server(app_data):
 def fresh_server(app_data, tmp_path):
     """A server of its own on a copy of the database, for tests that look inside afterwards."""
     db = tmp_path / "stratify.duckdb"
-    shutil.copy(app_data.db, db)
+    shutil.copy(app_data.db.with_name("pristine.duckdb"), db)
     s = Server(db, app_data.users)
     yield s, db
     if s.proc.poll() is None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +10,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboards import access
 from dashboards.components import field, grid, notice, page, refused
-from dashboards.recording import recorder
+from dashboards.recording import parse_date, recorder
 from stratify import pack
 from stratify.care import records
 
@@ -208,13 +207,6 @@ def _meeting(meeting: dict, patients: list[dict]) -> list:
     ]  # fmt: skip
 
 
-def _date(value: object, what: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise records.RecordError(f"{what} must be a date, YYYY-MM-DD") from exc
-
-
 def _write(kind: str, cluster: str, month: str, values: dict) -> str:
     """One write of the meeting record; the conference is found from the cluster and month the
     user may see, never taken from the browser."""
@@ -224,8 +216,14 @@ def _write(kind: str, cluster: str, month: str, values: dict) -> str:
     meeting = store.read("conference_meeting", cluster=cluster, month=month)
     who = user.username
     if kind == "open":
+        if month not in _months(cluster):
+            raise records.RecordError("choose a month that has a list")
         store.write(
-            records.record_conference, cluster, month, _date(values["date"], "meeting date"), who
+            records.record_conference,
+            cluster,
+            month,
+            parse_date(values["date"], "meeting date"),
+            who,
         )
         message = "Meeting record opened."
     else:
@@ -238,11 +236,13 @@ def _write(kind: str, cluster: str, month: str, values: dict) -> str:
             )
             message = "Attendee added."
         elif kind == "outcome":
-            store.write(records.record_outcome, cid, _person(values["person"]), values["text"], who)
+            pid = access.patient_in_scope(user, values["person"], "conference")
+            store.write(records.record_outcome, cid, pid, values["text"], who)
             message = "Outcome recorded."
         elif kind == "action":
-            store.write(records.record_action, cid, _person(values["person"]), values["text"], values["owner"],
-                        values["role"], _date(values["due"], "due date"), who)  # fmt: skip
+            pid = access.patient_in_scope(user, values["person"], "conference")
+            store.write(records.record_action, cid, pid, values["text"], values["owner"],
+                        values["role"], parse_date(values["due"], "due date"), who)  # fmt: skip
             message = "Action agreed."
         else:
             _action_in_cluster(values["action_id"], cluster)
@@ -250,12 +250,6 @@ def _write(kind: str, cluster: str, month: str, values: dict) -> str:
             message = "Action updated."
     store.log(user.username, user.role, "record", "conference", cluster, None, f"{kind} {month}")
     return message
-
-
-def _person(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise records.RecordError("choose a patient from the list")
-    return value
 
 
 def _action_in_cluster(action_id: object, cluster: str) -> None:

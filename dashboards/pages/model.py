@@ -46,13 +46,9 @@ def _card(published: bool) -> html.Main:
     metrics = pl.DataFrame(
         [_metrics(name, entry["overall"]) for name, entry in card["models"].items()]
     )
-    groups = pl.DataFrame([
-        {"group": family, "label": label, "people": _count(s["people"], published),
-         "events": _count(s["events"], published),
-         "auroc": round(s["auroc"], 3), "oe": round(s["observed_over_expected"], 2),
-         "slope": round(s["calibration_slope"], 2)}
-        for family, members in card["models"]["lightgbm"]["subgroups"].items() for label, s in members.items()
-    ])  # fmt: skip
+    groups = pl.DataFrame([_group(family, label, s, published)
+                           for family, members in card["models"]["lightgbm"]["subgroups"].items()
+                           for label, s in members.items()])  # fmt: skip
     comparisons = [
         html.Li(
             f"{k.replace('_', ' ')}: {v['difference']:+.3f} AUROC (95% interval "
@@ -65,7 +61,7 @@ def _card(published: bool) -> html.Main:
         "Model card: 12-month emergency admission risk",
         html.P([html.B("Model "), model["model_id"], f", trained {model['trained_at']:%Y-%m-%d %H:%M}, settings "
                 f"v{model['config_version']}. Features from events before {model['index_date']}; outcome in the "
-                f"12 months after (data cut {model['data_cut']}). Population {model['population']:,}, outcome "
+                f"12 months after (data cut {model['data_cut']}). Population {_count(model['population'], published)}, outcome "
                 f"rate {_pct(model['outcome_rate'])}; calibration: {model['calibration_choice']}."]),
         html.H2("Performance on the test set"),
         grid("model-metrics", metrics, METRIC_COLUMNS, height=220),
@@ -78,7 +74,17 @@ def _card(published: bool) -> html.Main:
 
 
 def _count(value: int, published: bool) -> str:
-    return disclose_count(value)[0] if published else str(value)
+    return disclose_count(value)[0] if published else f"{value:,}"
+
+
+def _group(family: str, label: str, s: dict, published: bool) -> dict:
+    """One group's row; for commissioners a group whose events are suppressed shows no metrics
+    either, since they would let the count be worked out."""
+    hidden = published and disclose_count(s["events"])[1] is None
+    metric = (lambda v, n: "*") if hidden else (lambda v, n: f"{v:.{n}f}")
+    return {"group": family, "label": label, "people": _count(s["people"], published),
+            "events": _count(s["events"], published), "auroc": metric(s["auroc"], 3),
+            "oe": metric(s["observed_over_expected"], 2), "slope": metric(s["calibration_slope"], 2)}  # fmt: skip
 
 
 def _metrics(name: str, o: dict) -> dict:

@@ -22,7 +22,7 @@ from dashboards.components import (
     refused,
     risk_history_chart,
 )
-from dashboards.recording import recorder
+from dashboards.recording import parse_date, recorder
 from stratify.care import records
 
 PATH = "/patient"
@@ -206,6 +206,7 @@ def _care_plan_form(plans) -> html.Details:
                                                      {"label": " carer involved", "value": "carer"}], value=[]),
         field("What changed", dcc.Input(id="pat-cp-note", maxLength=500), "required for a review or change"),
         html.Button("Save care plan", id="pat-cp-save", className="button"),
+        dcc.Store(id="pat-cp-seen", data=f"{plans['plan_id'][0]}:{plans['version'][0]}" if plans.height else ""),
     ])  # fmt: skip
 
 
@@ -219,22 +220,39 @@ def _write(kind: str, person: object, values: dict) -> str:
     elif kind == "enrolment":
         store.write(records.record_enrolment, pid, values["action"], who, values["reason"])
     else:
-        goals = [g for g in str(values["goals"] or "").splitlines() if g.strip()]
-        try:
-            review = date.fromisoformat(str(values["review"]))
-        except ValueError as exc:
-            raise records.RecordError("review date must be a date, YYYY-MM-DD") from exc
-        plans = store.read("patient_care_plans", person_id=pid)
-        involved = values["involved"] or []
-        store.write(records.record_care_plan, pid, goals, [], review, "family" in involved, "carer" in involved,
-                    who, values["prefs"], plans["plan_id"][0] if plans.height else None,
-                    change_note=values["note"])  # fmt: skip
+        involved = values["involved"] if isinstance(values["involved"], list) else []
+        if not all(isinstance(v, str) for v in involved):
+            raise records.RecordError("family and carer involvement must be ticked or not")
+        goals = [
+            g
+            for g in (values["goals"] if isinstance(values["goals"], str) else "").splitlines()
+            if g.strip()
+        ]
+        store.write(_save_plan, pid, values["seen"], goals, parse_date(values["review"], "review date"),
+                    "family" in involved, "carer" in involved, who, values["prefs"], values["note"])  # fmt: skip
     store.log(user.username, user.role, "record", "patient", None, pid, kind)
     return {
         "coordinator": "Coordinator saved.",
         "enrolment": "Decision saved.",
         "plan": "Care plan saved.",
     }[kind]
+
+
+def _save_plan(con, pid: int, seen: object, goals, review, family, carer, who, prefs, note) -> None:
+    """Runs inside the write lock: the plan is changed only if it is still the version the user
+    was looking at, so two people saving at once cannot both start a plan or overwrite each other."""
+    latest = con.execute(
+        "SELECT plan_id, max(version) FROM ops.care_plans WHERE person_id = ? GROUP BY plan_id "
+        "ORDER BY max(recorded_at) DESC LIMIT 1",
+        [pid],
+    ).fetchall()
+    current = f"{latest[0][0]}:{latest[0][1]}" if latest else ""
+    if seen != current:
+        raise records.RecordError(
+            "the care plan was changed by someone else since you opened it: reload"
+        )
+    records.record_care_plan(con, pid, goals, [], review, family, carer, who, prefs,
+                             latest[0][0] if latest else None, change_note=note)  # fmt: skip
 
 
 def register(app) -> None:
@@ -259,9 +277,10 @@ def register(app) -> None:
     def timeline_rows(request, person):
         """Only the block of the timeline the grid is showing goes to the browser."""
         try:
-            _, pid = access.patient_user(person)
+            user, pid = access.patient_user(person)
         except access.Refused:
             return {"rowData": [], "rowCount": 0}
+        access.log_view(user, "patient timeline", None, pid)
         frame = access.store().read("care/timeline", person_id=pid).reverse()
         return page_of(frame, request, TIMELINE_COLUMNS)
 
@@ -286,5 +305,5 @@ def register(app) -> None:
         ],
     )
     writer("enrolment", "pat-en-save", [("action", "pat-en-action"), ("reason", "pat-en-reason")])
-    writer("plan", "pat-cp-save", [("goals", "pat-cp-goals"), ("prefs", "pat-cp-prefs"), ("review", "pat-cp-review"),
+    writer("plan", "pat-cp-save", [("seen", "pat-cp-seen", "data"), ("goals", "pat-cp-goals"), ("prefs", "pat-cp-prefs"), ("review", "pat-cp-review"),
                                    ("involved", "pat-cp-involved"), ("note", "pat-cp-note")])  # fmt: skip

@@ -274,8 +274,10 @@ def record_action(
     recorded_by: str,
 ) -> str:
     """A new action agreed at a conference; returns its id (progress is recorded against it)."""
-    if not isinstance(due_date, date):
+    if not isinstance(due_date, date) or isinstance(due_date, datetime):
         raise RecordError("due date must be a date")
+    if due_date > date.today() + timedelta(days=2 * 366):
+        raise RecordError("due date must be within two years")
     action_id = str(uuid.uuid4())
     _insert(
         con,

@@ -56,3 +56,40 @@ def test_twenty_simultaneous_writers_lose_no_record(fresh_server, app_data):
     con.close()
     assert sorted(r[0] for r in stored) == sorted(f"concurrent action {i}" for i in range(WRITERS))
     assert logged[0][0] == WRITERS
+
+
+def test_people_saving_one_care_plan_at_once_cannot_fork_or_overwrite_it(fresh_server, app_data):
+    """Eight people save a first care plan for the same patient at the same moment: one plan is
+    made, the other seven are told it changed under them; nothing is silently hidden."""
+    server, db = fresh_server
+    savers = 8
+    clients = []
+    for _ in range(savers):
+        c = AppClient(server.url)
+        c.login("clin_a", PASSWORDS["clin_a"])
+        c.dependencies()
+        clients.append(c)
+    start = Barrier(savers)
+
+    def save(i: int) -> str:
+        start.wait()
+        return clients[i].callback(
+            "pat-refresh.data", {"pat-cp-save.n_clicks": 1},
+            {"pat-id.data": app_data.person_a, "pat-refresh.data": 0, "pat-cp-seen.data": "",
+             "pat-cp-goals.value": f"goal from saver {i}", "pat-cp-prefs.value": None,
+             "pat-cp-review.value": "2027-03-01", "pat-cp-involved.value": ["family"], "pat-cp-note.value": None},
+            changed="pat-cp-save.n_clicks",
+        ).text  # fmt: skip
+
+    with ThreadPoolExecutor(savers) as pool:
+        answers = list(pool.map(save, range(savers)))
+    assert sum("Care plan saved" in a for a in answers) == 1
+    assert sum("changed by someone else" in a for a in answers) == savers - 1
+    server.stop()
+    con = duckdb.connect(str(db), read_only=True)
+    plans = con.execute(
+        "SELECT count(DISTINCT plan_id), count(*) FROM ops.care_plans WHERE person_id = ?",
+        [app_data.person_a],
+    ).fetchall()[0]
+    con.close()
+    assert plans == (1, 1)

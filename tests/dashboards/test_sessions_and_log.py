@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from app_users import MONTH, PASSWORDS
 
+from dashboards.auth import User, Users
 from dashboards.client import AppClient
 
 
@@ -18,14 +20,70 @@ def test_the_session_cookie_is_http_only_strict_and_carries_no_data(server):
     assert "clin_a" not in cookie  # only a signed random id: the session itself is server-side
 
 
-def test_sign_in_issues_a_new_session_id(server):
+def test_sign_in_issues_a_new_session_id_and_the_old_one_dies(server):
     client = AppClient(server.url)
-    client.get("/login")
-    client.http.cookies.set(
-        "stratify_session", "planted-by-an-attacker", domain="127.0.0.1", path="/"
-    )
     client.login("clin_a", PASSWORDS["clin_a"])
-    assert client.http.cookies.get("stratify_session") != "planted-by-an-attacker"
+    first = client.http.cookies.get("stratify_session")
+    client.login("clin_b", PASSWORDS["clin_b"])  # the next person at the same workstation
+    assert client.http.cookies.get("stratify_session") != first
+    keeper = AppClient(server.url)
+    keeper.http.cookies.set("stratify_session", first, domain="127.0.0.1", path="/")
+    assert keeper.get("/_dash-layout").status_code == 401
+
+
+def test_a_password_reset_or_disabling_ends_the_users_sessions(server, app_data):
+    users = Users(app_data.users)
+    users.save(
+        User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,)), "first password 1"
+    )
+    nurse = AppClient(server.url)
+    assert nurse.login("temp_nurse", "first password 1").status_code == 302
+    assert nurse.get("/_dash-layout").status_code == 200
+    users.save(
+        User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,)), "second password 2"
+    )
+    assert nurse.get("/_dash-layout").status_code == 401
+    assert nurse.login("temp_nurse", "second password 2").status_code == 302
+    users.save(User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,), active=False))
+    users.save(User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,), active=True))
+    assert nurse.get("/_dash-layout").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/%09/evil.example/",
+        "/\r\nSet-Cookie:x=1",
+    ],
+)
+def test_sign_in_never_redirects_off_site(server, target):
+    response = AppClient(server.url).http.post(
+        f"{server.url}/login", data={"username": "clin_a", "password": PASSWORDS["clin_a"], "next": target},
+        allow_redirects=False,
+    )  # fmt: skip
+    location = response.headers["Location"]
+    assert location == "/" or (
+        location.startswith("/")
+        and not location.startswith("//")
+        and "evil" not in location.split("?")[0].lstrip("/").split("/")[0]
+    )
+
+
+def test_an_odd_path_sends_an_anonymous_browser_to_sign_in_not_an_error(server):
+    response = AppClient(server.url).get("/%0d%0aSet-Cookie:x=1", headers={"Accept": "text/html"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_cross_site_post_is_refused(server):
+    response = AppClient(server.url).http.post(
+        f"{server.url}/login", data={"username": "clin_a", "password": PASSWORDS["clin_a"]},
+        headers={"Origin": "https://evil.example"}, allow_redirects=False,
+    )  # fmt: skip
+    assert response.status_code == 403
 
 
 def test_after_sign_out_the_old_cookie_opens_nothing(server):
@@ -58,14 +116,52 @@ def test_patient_views_and_exports_are_logged_with_who_what_and_when(server, app
     )
 
 
-def test_refusals_are_logged_too(server, app_data):
+def _log(server) -> list[dict]:
+    admin = AppClient(server.url)
+    admin.login("admin", PASSWORDS["admin"])
+    return _grid_rows(admin.page("/admin").json(), "adm-log")
+
+
+def _count(rows, **match) -> int:
+    return sum(all(str(r.get(k)) == str(v) for k, v in match.items()) for r in rows)
+
+
+def test_a_refused_patient_view_is_logged(server, app_data):
+    mine = {"username": "clin_a", "action": "refused", "page": "patient"}
+    before = _count(_log(server), **mine)
     clinician = AppClient(server.url)
     clinician.login("clin_a", PASSWORDS["clin_a"])
     clinician.page("/patient", f"?person={app_data.person_b}")
-    admin = AppClient(server.url)
-    admin.login("admin", PASSWORDS["admin"])
-    log = _grid_rows(admin.page("/admin").json(), "adm-log")
-    assert any(r["username"] == "clin_a" and r["action"] == "refused" for r in log)
+    assert _count(_log(server), **mine) == before + 1
+
+
+def test_each_block_of_the_timeline_is_logged(server, app_data):
+    mine = {
+        "username": "clin_a",
+        "action": "view",
+        "page": "patient timeline",
+        "person_id": app_data.person_a,
+    }
+    before = _count(_log(server), **mine)
+    clinician = AppClient(server.url)
+    clinician.login("clin_a", PASSWORDS["clin_a"])
+    ask = {"pat-timeline.getRowsRequest": {"startRow": 0, "endRow": 100}}
+    clinician.callback("pat-timeline.getRowsResponse", ask, {"pat-id.data": app_data.person_a})
+    assert _count(_log(server), **mine) == before + 1
+
+
+def test_an_exported_pack_is_not_left_on_the_servers_disk(server, app_data):
+    import tempfile
+    from pathlib import Path
+
+    def packs() -> int:
+        return len(list(Path(tempfile.gettempdir()).glob("stratify-pack-*")))
+
+    before = packs()
+    clinician = AppClient(server.url)
+    clinician.login("clin_a", PASSWORDS["clin_a"])
+    assert clinician.get(f"/export/conference/{app_data.cluster_a}/{MONTH}.xlsx").status_code == 200
+    assert packs() <= before
 
 
 def _grid_rows(node, grid_id):

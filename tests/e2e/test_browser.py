@@ -143,6 +143,14 @@ def test_a_clinician_opens_a_patient_and_script_in_a_record_stays_text(browser, 
     expect(page.locator("main")).to_contain_text(
         "deferred: <img src=x onerror=alert(1)>", timeout=15_000
     )
+    page.locator("summary", has_text="care plan").click()
+    page.fill("#pat-cp-goals", "Stay at home safely\nWalk to the shop twice a week")
+    page.fill("#pat-cp-review", "2027-05-01")
+    page.fill("#pat-cp-note", "first plan agreed with the patient")
+    page.click("#pat-cp-save")
+    expect(page.locator("#pat-message")).to_contain_text("Care plan saved", timeout=15_000)
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Walk to the shop twice a week", timeout=15_000)
     expect(page.locator("#pat-timeline .ag-row").first).to_be_visible(timeout=15_000)
     assert_not_blank(page.screenshot(full_page=True), "clin_a_patient")
     assert dialogs == []
