@@ -90,6 +90,10 @@ def patient_user(person_id: object) -> tuple[User, int]:
 
 
 def log_view(
-    user: User, page: str, cluster: str | None = None, person_id: int | None = None
+    user: User,
+    page: str,
+    cluster: str | None = None,
+    person_id: int | None = None,
+    detail: str | None = None,
 ) -> None:
-    store().log(user.username, user.role, "view", page, cluster, person_id, request.path)
+    store().log(user.username, user.role, "view", page, cluster, person_id, detail or request.path)

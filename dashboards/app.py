@@ -53,7 +53,11 @@ def _secret_key(db: Path) -> str:
     return path.read_text().strip()
 
 
-def create_app(db: Path | str, users_file: Path | str, debug: bool = False) -> dash.Dash:
+def create_app(
+    db: Path | str, users_file: Path | str, debug: bool = False, secure_cookie: bool = False
+) -> dash.Dash:
+    """The app on one database. `secure_cookie` when it is served over HTTPS (e.g. behind a
+    proxy that ends TLS): the session cookie is then never sent over plain HTTP."""
     db = Path(db)
     server = Flask("stratify")
     server.config.update(
@@ -66,6 +70,7 @@ def create_app(db: Path | str, users_file: Path | str, debug: bool = False) -> d
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=secure_cookie,
         SESSION_COOKIE_NAME="stratify_session",
         MAX_CONTENT_LENGTH=256 * 1024,
     )
@@ -208,10 +213,11 @@ def serve(
     port: int,
     threads: int = 16,
     debug: bool = False,
+    secure_cookie: bool = False,
 ) -> None:
     """Serve with waitress (a production WSGI server), one process, `threads` workers; in debug,
     Flask's development server with Dash's dev tools instead."""
-    app = create_app(db, users_file, debug=debug)
+    app = create_app(db, users_file, debug=debug, secure_cookie=secure_cookie)
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return

@@ -502,7 +502,8 @@ def cmd_serve(args: argparse.Namespace) -> dict:
     try:
         print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
               "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
-        serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug)
+        serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug,
+              secure_cookie=args.secure_cookie)  # fmt: skip
     except UserError as exc:
         raise CommandError(str(exc)) from exc
     return {"served": args.db}
@@ -686,6 +687,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--debug", action="store_true", help="Flask's development server and Dash dev tools"
     )
+    p.add_argument("--secure-cookie", action="store_true",
+                   help="mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy)")  # fmt: skip
     p.set_defaults(run=cmd_serve)
 
     p = command(

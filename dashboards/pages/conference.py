@@ -76,7 +76,7 @@ def body(user, cluster: str, month: str | None) -> list:
     store = access.store()
     if month is None:
         return [notice("No list has been made for this cluster yet: run `stratify conference`.")]
-    access.log_view(user, "conference", cluster)
+    access.log_view(user, "conference", cluster, detail=f"list {month}")
     listed = store.read("conference_list", cluster=cluster, month=month)
     meeting = store.read("conference_meeting", cluster=cluster, month=month)
     actions = store.read("conference_actions", cluster=cluster)
