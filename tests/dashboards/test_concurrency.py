@@ -14,6 +14,24 @@ from dashboards.client import AppClient
 WRITERS = 20
 
 
+def at_once(server, n: int, fire) -> list[str]:
+    """`n` clinicians, each signed in, fire(client, i) at the same moment; their answers."""
+    clients = []
+    for _ in range(n):
+        client = AppClient(server.url)
+        client.login("clin_a", PASSWORDS["clin_a"])
+        client.dependencies()
+        clients.append(client)
+    start = Barrier(n)
+
+    def one(i: int) -> str:
+        start.wait()
+        return fire(clients[i], i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
 def test_twenty_simultaneous_writers_lose_no_record(fresh_server, app_data):
     server, db = fresh_server
     opener = AppClient(server.url)
@@ -23,18 +41,10 @@ def test_twenty_simultaneous_writers_lose_no_record(fresh_server, app_data):
         {"conf-cluster.value": app_data.cluster_a, "conf-month.value": MONTH, "conf-refresh.data": 0,
          "conf-meeting-date.value": f"{MONTH}-15"}, changed="conf-open.n_clicks",
     )  # fmt: skip
-    assert "Meeting record opened" in opened.text or "already recorded" in opened.text
-    clients = []
-    for _ in range(WRITERS):
-        c = AppClient(server.url)
-        c.login("clin_a", PASSWORDS["clin_a"])
-        c.dependencies()
-        clients.append(c)
-    start = Barrier(WRITERS)
+    assert "Meeting record opened" in opened.text
 
-    def write(i: int) -> str:
-        start.wait()
-        return clients[i].callback(
+    def write(client: AppClient, i: int) -> str:
+        return client.callback(
             "conf-refresh.data", {"conf-act-add.n_clicks": 1},
             {"conf-cluster.value": app_data.cluster_a, "conf-month.value": MONTH, "conf-refresh.data": 0,
              "conf-act-person.value": app_data.person_a, "conf-act-text.value": f"concurrent action {i}",
@@ -42,8 +52,7 @@ def test_twenty_simultaneous_writers_lose_no_record(fresh_server, app_data):
              "conf-act-due.value": "2026-12-15"}, changed="conf-act-add.n_clicks",
         ).text  # fmt: skip
 
-    with ThreadPoolExecutor(WRITERS) as pool:
-        answers = list(pool.map(write, range(WRITERS)))
+    answers = at_once(server, WRITERS, write)
     assert all("Action agreed" in a for a in answers)
     server.stop()
     con = duckdb.connect(str(db), read_only=True)
@@ -63,17 +72,9 @@ def test_people_saving_one_care_plan_at_once_cannot_fork_or_overwrite_it(fresh_s
     made, the other seven are told it changed under them; nothing is silently hidden."""
     server, db = fresh_server
     savers = 8
-    clients = []
-    for _ in range(savers):
-        c = AppClient(server.url)
-        c.login("clin_a", PASSWORDS["clin_a"])
-        c.dependencies()
-        clients.append(c)
-    start = Barrier(savers)
 
-    def save(i: int) -> str:
-        start.wait()
-        return clients[i].callback(
+    def save(client: AppClient, i: int) -> str:
+        return client.callback(
             "pat-refresh.data", {"pat-cp-save.n_clicks": 1},
             {"pat-id.data": app_data.person_a, "pat-refresh.data": 0, "pat-cp-seen.data": "",
              "pat-cp-goals.value": f"goal from saver {i}", "pat-cp-prefs.value": None,
@@ -81,8 +82,7 @@ def test_people_saving_one_care_plan_at_once_cannot_fork_or_overwrite_it(fresh_s
             changed="pat-cp-save.n_clicks",
         ).text  # fmt: skip
 
-    with ThreadPoolExecutor(savers) as pool:
-        answers = list(pool.map(save, range(savers)))
+    answers = at_once(server, savers, save)
     assert sum("Care plan saved" in a for a in answers) == 1
     assert sum("changed by someone else" in a for a in answers) == savers - 1
     server.stop()
