@@ -6,7 +6,7 @@ cluster, a month, a person id) is only a request, checked against the user's sco
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 from dashboards.auth import User, Users
 from dashboards.store import Store
@@ -39,10 +39,10 @@ def store() -> Store:
 def current_user() -> User | None:
     """The session's user, while the session still matches them: a password change, disabling
     or re-enabling the user ends every session they had."""
-    user = users().get(session.get("username"))
-    if user is None or session.get("stamp") != users().stamp(user):
-        return None
-    return user
+    if "stratify_user" not in g:  # once per request: the gate and the page both ask
+        user = users().get(session.get("username"))
+        g.stratify_user = user if user and session.get("stamp") == users().stamp(user) else None
+    return g.stratify_user
 
 
 def may_open(user: User, page: str) -> bool:

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from stratify import operational
-from stratify.care.records import RecordError
+from stratify.care import records
 from stratify.registry.models import query
 
 T = TypeVar("T")
@@ -90,19 +90,10 @@ class Store:
         detail: str | None = None,
     ) -> None:
         """Who did what and when: every patient-level view, export, record and refusal."""
-
-        def append(con: duckdb.DuckDBPyConnection) -> None:
-            con.execute(
-                "INSERT INTO ops.access_log (accessed_at, username, role, action, page, cluster_code, "
-                "person_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [datetime.now(), username[:80], role, action, page[:200], cluster_code, person_id,
-                 None if detail is None else str(detail)[:500]],
-            )  # fmt: skip
-
-        self.write(append)
+        row = {"accessed_at": datetime.now(), "username": username[:80], "role": role, "action": action,
+               "page": page[:200], "cluster_code": cluster_code, "person_id": person_id,
+               "detail": None if detail is None else str(detail)[:500]}  # fmt: skip
+        self.write(records.append_row, "ops.access_log", row)
 
     def close(self) -> None:
         self._con.close()
-
-
-__all__ = ["RecordError", "Store"]

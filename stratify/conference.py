@@ -146,23 +146,8 @@ def _store(con: duckdb.DuckDBPyConnection, cluster: str, month: str, rows: pl.Da
 
 def open_actions(con: duckdb.DuckDBPyConnection, cluster: str) -> pl.DataFrame:
     """Every action still open for the cluster's patients, with who owns it and when it is due."""
-    return con.sql(
-        """
-        WITH latest AS (
-            SELECT action_id, arg_max(person_id, record_id) AS person_id, arg_max(description, record_id) AS action,
-                   arg_max(owner, record_id) AS owner, arg_max(owner_role, record_id) AS owner_role,
-                   arg_max(due_date, record_id) AS due_date, arg_max(status, record_id) AS status,
-                   min(recorded_at) AS agreed_at
-            FROM ops.conference_actions GROUP BY action_id
-        )
-        SELECT l.action_id, l.person_id, p.given_name || ' ' || p.family_name AS patient_name, p.nhs_number,
-               p.practice_code, l.action, l.owner, l.owner_role, l.due_date, l.status, l.agreed_at
-        FROM latest AS l JOIN registry.person AS p USING (person_id)
-        WHERE l.status = 'open' AND p.cluster_code = ?
-        ORDER BY l.due_date, l.person_id
-        """,
-        params=[cluster],
-    ).pl()
+    actions = query(con, "care/conference_actions", {"cluster": cluster})
+    return actions.filter(pl.col("status") == "open")
 
 
 def last_outcomes(
@@ -177,17 +162,8 @@ def last_outcomes(
     if not conf:
         return pl.DataFrame(), pl.DataFrame()
     conference_id = conf[0][0]
-    attendance = con.sql(
-        "SELECT professional_name, professional_role, organisation FROM ops.conference_attendance "
-        "WHERE conference_id = ? ORDER BY record_id",
-        params=[conference_id],
-    ).pl()
-    outcomes = con.sql(
-        "SELECT c.meeting_date, o.person_id, p.given_name || ' ' || p.family_name AS patient_name, p.nhs_number, "
-        "o.outcome, o.recorded_by FROM ops.conference_outcomes AS o JOIN ops.conferences AS c USING (conference_id) "
-        "JOIN registry.person AS p USING (person_id) WHERE o.conference_id = ? ORDER BY o.record_id",
-        params=[conference_id],
-    ).pl()
+    attendance = query(con, "care/conference_attendance", {"conference_id": conference_id})
+    outcomes = query(con, "care/conference_outcomes", {"conference_id": conference_id})
     return attendance, outcomes
 
 

@@ -79,7 +79,7 @@ def body(user, cluster: str, month: str | None) -> list:
     access.log_view(user, "conference", cluster, detail=f"list {month}")
     listed = store.read("conference_list", cluster=cluster, month=month)
     meeting = store.read("conference_meeting", cluster=cluster, month=month)
-    actions = store.read("conference_actions", cluster=cluster)
+    actions = store.read("care/conference_actions", cluster=cluster)
     patients = [{"label": f"{r['list_order']}. {r['patient_name']} ({r['nhs_number']})", "value": r["person_id"]}
                 for r in listed.select("list_order", "patient_name", "nhs_number", "person_id").to_dicts()]  # fmt: skip
     parts = [
@@ -162,8 +162,8 @@ def body(user, cluster: str, month: str | None) -> list:
 def _meeting(meeting: dict, patients: list[dict]) -> list:
     store = access.store()
     cid = meeting["conference_id"]
-    attendance = store.read("conference_attendance", conference_id=cid)
-    outcomes = store.read("conference_outcomes", conference_id=cid)
+    attendance = store.read("care/conference_attendance", conference_id=cid)
+    outcomes = store.read("care/conference_outcomes", conference_id=cid)
     return [
         html.P(f"Meeting on {meeting['meeting_date']}, opened by {meeting['recorded_by']}."),
         html.H3("Attendance"),
@@ -253,7 +253,7 @@ def _write(kind: str, cluster: str, month: str, values: dict) -> str:
 
 
 def _action_in_cluster(action_id: object, cluster: str) -> None:
-    actions = access.store().read("conference_actions", cluster=cluster)
+    actions = access.store().read("care/conference_actions", cluster=cluster)
     if not isinstance(action_id, str) or action_id not in set(actions["action_id"].to_list()):
         raise records.RecordError("choose an action of this cluster")
 
@@ -261,18 +261,17 @@ def _action_in_cluster(action_id: object, cluster: str) -> None:
 def write_pack(cluster: str, month: str, path: Path) -> Path | None:
     """The pack as a file (Excel or PDF) from the stored list, for the export route."""
     store = access.store()
-    listed = store.read("conference_list", cluster=cluster, month=month)
-    if listed.height == 0:
-        return None
     full = store.read("conference_pack_list", cluster=cluster, month=month)
-    actions = store.read("conference_actions", cluster=cluster).filter(pl.col("status") == "open")
+    if full.height == 0:
+        return None
+    actions = store.read("care/conference_actions", cluster=cluster).filter(
+        pl.col("status") == "open"
+    )
     meeting = store.read("conference_meeting", cluster=cluster, month=month)
     if meeting.height:
         cid = meeting["conference_id"][0]
-        attendance = store.read("conference_attendance", conference_id=cid)
-        outcomes = store.read("conference_outcomes", conference_id=cid).with_columns(
-            meeting_date=pl.lit(meeting["meeting_date"][0])
-        )
+        attendance = store.read("care/conference_attendance", conference_id=cid)
+        outcomes = store.read("care/conference_outcomes", conference_id=cid)
     else:
         attendance, outcomes = pl.DataFrame(), pl.DataFrame()
     title = f"Case conference: cluster {cluster}, {month}"

@@ -228,7 +228,7 @@ def _write(kind: str, person: object, values: dict) -> str:
             for g in (values["goals"] if isinstance(values["goals"], str) else "").splitlines()
             if g.strip()
         ]
-        store.write(_save_plan, pid, values["seen"], goals, parse_date(values["review"], "review date"),
+        store.write(records.revise_care_plan, pid, values["seen"], goals, parse_date(values["review"], "review date"),
                     "family" in involved, "carer" in involved, who, values["prefs"], values["note"])  # fmt: skip
     store.log(user.username, user.role, "record", "patient", None, pid, kind)
     return {
@@ -236,23 +236,6 @@ def _write(kind: str, person: object, values: dict) -> str:
         "enrolment": "Decision saved.",
         "plan": "Care plan saved.",
     }[kind]
-
-
-def _save_plan(con, pid: int, seen: object, goals, review, family, carer, who, prefs, note) -> None:
-    """Runs inside the write lock: the plan is changed only if it is still the version the user
-    was looking at, so two people saving at once cannot both start a plan or overwrite each other."""
-    latest = con.execute(
-        "SELECT plan_id, max(version) FROM ops.care_plans WHERE person_id = ? GROUP BY plan_id "
-        "ORDER BY max(recorded_at) DESC LIMIT 1",
-        [pid],
-    ).fetchall()
-    current = f"{latest[0][0]}:{latest[0][1]}" if latest else ""
-    if seen != current:
-        raise records.RecordError(
-            "the care plan was changed by someone else since you opened it: reload"
-        )
-    records.record_care_plan(con, pid, goals, [], review, family, carer, who, prefs,
-                             latest[0][0] if latest else None, change_note=note)  # fmt: skip
 
 
 def register(app) -> None:

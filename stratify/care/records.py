@@ -49,7 +49,8 @@ def _person(con: duckdb.DuckDBPyConnection, person_id: object) -> int:
     return person_id
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> int:
+def append_row(con: duckdb.DuckDBPyConnection, table: str, row: dict) -> int:
+    """Append one row to an operational table; its record id. Every write here ends in it."""
     columns = ", ".join(row)
     marks = ", ".join("?" for _ in row)
     return con.execute(
@@ -74,7 +75,7 @@ def record_enrolment(
         "recorded_by": _text("recorded_by", recorded_by),
         "recorded_at": _now(),
     }
-    return _insert(con, "ops.enrolment", row)
+    return append_row(con, "ops.enrolment", row)
 
 
 def record_coordinator(
@@ -96,7 +97,7 @@ def record_coordinator(
         "recorded_by": _text("recorded_by", recorded_by),
         "recorded_at": _now(),
     }
-    return _insert(con, "ops.coordinators", row)
+    return append_row(con, "ops.coordinators", row)
 
 
 @dataclass
@@ -153,7 +154,7 @@ def record_care_plan(
         if rows[0][1] != person_id:
             raise RecordError("that care plan belongs to another person")
         version = rows[0][0] + 1
-    _insert(
+    append_row(
         con,
         "ops.care_plans",
         {
@@ -167,6 +168,34 @@ def record_care_plan(
         },
     )  # fmt: skip
     return plan_id, version
+
+
+def revise_care_plan(
+    con: duckdb.DuckDBPyConnection,
+    person_id: int,
+    seen: object,
+    goals: list[str],
+    review_date: date,
+    family_involved: bool,
+    carer_involved: bool,
+    recorded_by: str,
+    preferences: str | None = None,
+    change_note: str | None = None,
+) -> tuple[str, int]:
+    """Start the person's care plan, or record its next version, only over the version the caller
+    saw ("plan_id:version", or "" for none): two people saving at once cannot both start a plan or
+    overwrite each other unseen. Callers run it under their write lock."""
+    latest = con.execute(
+        "SELECT plan_id, max(version) FROM ops.care_plans WHERE person_id = ? GROUP BY plan_id "
+        "ORDER BY max(recorded_at) DESC LIMIT 1",
+        [person_id],
+    ).fetchall()
+    current = f"{latest[0][0]}:{latest[0][1]}" if latest else ""
+    if seen != current:
+        raise RecordError("the care plan was changed by someone else since you opened it: reload")
+    return record_care_plan(con, person_id, goals, [], review_date, family_involved, carer_involved,
+                            recorded_by, preferences, latest[0][0] if latest else None,
+                            change_note=change_note)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +272,7 @@ def record_attendance(
         "recorded_by": _text("recorded_by", recorded_by),
         "recorded_at": _now(),
     }
-    return _insert(con, "ops.conference_attendance", row)
+    return append_row(con, "ops.conference_attendance", row)
 
 
 def record_outcome(
@@ -260,7 +289,7 @@ def record_outcome(
         "recorded_by": _text("recorded_by", recorded_by),
         "recorded_at": _now(),
     }
-    return _insert(con, "ops.conference_outcomes", row)
+    return append_row(con, "ops.conference_outcomes", row)
 
 
 def record_action(
@@ -279,7 +308,7 @@ def record_action(
     if due_date > date.today() + timedelta(days=2 * 366):
         raise RecordError("due date must be within two years")
     action_id = str(uuid.uuid4())
-    _insert(
+    append_row(
         con,
         "ops.conference_actions",
         {
@@ -308,7 +337,7 @@ def record_action_status(
     if not latest:
         raise RecordError(f"no action {action_id}")
     conference_id, person_id, description, owner, owner_role, due_date = latest[0]
-    return _insert(
+    return append_row(
         con,
         "ops.conference_actions",
         {

@@ -1,4 +1,4 @@
--- Every action for one cluster's patients with its latest status (identifiable: direct care).
+-- Every action for one cluster's patients with its latest status, open ones first (identifiable).
 WITH latest AS (
     SELECT action_id, arg_max(person_id, record_id) AS person_id,
            arg_max(description, record_id) AS action, arg_max(owner, record_id) AS owner,

@@ -1,5 +1,0 @@
--- What one meeting decided per patient (identifiable: direct care).
-SELECT o.person_id, p.given_name || ' ' || p.family_name AS patient_name, p.nhs_number, o.outcome,
-       o.recorded_by, o.recorded_at
-FROM ops.conference_outcomes AS o JOIN registry.person AS p USING (person_id)
-WHERE o.conference_id = $conference_id ORDER BY o.record_id;
