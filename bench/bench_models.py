@@ -67,8 +67,11 @@ def main() -> None:
             f"O/E {r['model']['observed_over_expected']:.3f}"
         )
         for q, v in r["observed_over_expected_by_deprivation_quintile"].items():
+            low, high = v["limits_if_calibrated"]
             print(
-                f"  deprivation quintile {q}: O/E {v['observed_over_expected']:.3f} ({v['events']:,} events)"
+                f"  deprivation quintile {q}: O/E {v['observed_over_expected']:.3f} ({v['events']:,} events; "
+                f"limits if calibrated {low:.3f}-{high:.3f}; oracle {v['oracle_observed_over_expected']:.3f}; "
+                f"true/expected {v['true_over_expected']:.3f})"
             )
 
 

@@ -270,10 +270,17 @@ def cmd_evaluate_model(args: argparse.Namespace) -> dict:
             f"  calibration slope {m['calibration_slope']:.2f}, intercept {m['calibration_intercept']:+.2f}, "
             f"observed/expected {m['observed_over_expected']:.3f}"
         )
+        print(
+            "  by deprivation quintile (1 = most deprived): observed/expected, the 95 % limits a "
+            "calibrated model would fall within, the oracle's observed/expected on the same people "
+            "(chance alone) and true/expected (the model's own error)"
+        )
         for q, r in result["observed_over_expected_by_deprivation_quintile"].items():
+            low, high = r["limits_if_calibrated"]
             print(
                 f"  deprivation quintile {q}: observed/expected {r['observed_over_expected']:.3f} "
-                f"({r['events']:,} events)"
+                f"(limits {low:.3f}-{high:.3f}; {r['events']:,} events); oracle "
+                f"{r['oracle_observed_over_expected']:.3f}; true/expected {r['true_over_expected']:.3f}"
             )
     return result
 

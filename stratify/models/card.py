@@ -22,6 +22,17 @@ LABELS = {
 }
 
 
+def _start_words(model: dict) -> str:
+    if not model.get("lightgbm_start"):
+        return "trees boosted from a constant, then calibrated."
+    return (
+        f"trees boosted from the {html.escape(LABELS[model['lightgbm_start']].split(': ')[1])} "
+        "(its log-odds are where boosting starts, so shrinkage pulls towards a calibrated linear "
+        "fit rather than towards the average), then calibrated. Reasons add the two models' "
+        "contributions feature by feature."
+    )
+
+
 def _groups(frame: pl.DataFrame) -> dict[str, dict[str, np.ndarray]]:
     age = frame["age"].to_numpy()
     groups = {
@@ -189,6 +200,7 @@ padding:.3rem .6rem;text-align:right}}td:first-child,th:first-child{{text-align:
 <b>Population</b>: {model["population"]:,} people registered and alive on the index date;
 outcome rate {_pct(model["outcome_rate"])}. Test set: {test["people"]:,} people, {test["events"]:,}
 with an emergency admission.<br>
+<b>LightGBM</b>: {_start_words(model)}<br>
 <b>Outcome</b>: at least one emergency admission in 12 months. Death without admission counts as
 no admission (competing event; the cumulative incidence a proactive-care team acts on).</p>
 <h2>Performance on the test set</h2>

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -29,7 +29,10 @@ def categorical_indices(columns: list[str]) -> list[int]:
 
 @dataclass
 class LinearModel:
-    """A logistic model stored as plain numbers: impute, scale, one-hot, then a linear predictor."""
+    """A logistic model stored as plain numbers: impute, scale, one-hot, then a linear predictor.
+
+    `design_means` (the training rows' mean of each design column) lets the model split its
+    linear predictor into exact per-feature contributions, as TreeSHAP does for the trees."""
 
     columns: list[str]
     medians: list[float]
@@ -37,9 +40,13 @@ class LinearModel:
     scales: list[float]
     coefficients: list[float]
     intercept: float
+    design_means: list[float] = field(default_factory=list)
 
     def design(self, frame: pl.DataFrame) -> np.ndarray:
-        x = matrix(frame, self.columns)
+        return self.design_x(matrix(frame, self.columns))
+
+    def design_x(self, x: np.ndarray) -> np.ndarray:
+        """The design from the model matrix (`matrix(frame, self.columns)`)."""
         cat = categorical_indices(self.columns)
         numeric = [i for i in range(len(self.columns)) if i not in cat]
         parts = []
@@ -53,6 +60,14 @@ class LinearModel:
             codes = np.nan_to_num(x[:, i], nan=len(ETHNIC_GROUPS) - 1).astype(int)
             parts.append(np.eye(len(ETHNIC_GROUPS))[codes][:, 1:])  # first group is the reference
         return np.hstack(parts)
+
+    def _owners(self) -> np.ndarray:
+        """For each design column, the index of the feature (in `columns`) it comes from."""
+        cat = categorical_indices(self.columns)
+        numeric = [i for i in range(len(self.columns)) if i not in cat]
+        owners = [i for i in numeric for _ in range(2)]
+        owners += [i for i in cat for _ in range(len(ETHNIC_GROUPS) - 1)]
+        return np.asarray(owners, dtype=np.intp)
 
     @classmethod
     def fit(
@@ -72,11 +87,41 @@ class LinearModel:
         means = [float(f.mean()) for f in filled]
         scales = [float(f.std()) or 1.0 for f in filled]
         model = cls(columns, medians, means, scales, [], 0.0)
-        fitted = LogisticRegression(C=c, max_iter=2000).fit(model.design(frame), y)
+        design = model.design_x(x)
+        fitted = LogisticRegression(C=c, max_iter=2000).fit(design, y)
         model.coefficients = fitted.coef_[0].tolist()
         model.intercept = float(fitted.intercept_[0])
+        model.design_means = design.mean(axis=0).tolist()
         return model
 
+    def margin_x(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+        """The linear predictor (log-odds) for the model matrix, a block of rows at a time."""
+        beta = np.asarray(self.coefficients)
+        out = np.empty(len(x))
+        for start in range(0, len(x), chunk):
+            out[start : start + chunk] = self.design_x(x[start : start + chunk]) @ beta
+        return out + self.intercept
+
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        z = self.design(frame) @ np.asarray(self.coefficients) + self.intercept
-        return 1 / (1 + np.exp(-z))
+        return 1 / (1 + np.exp(-self.margin_x(matrix(frame, self.columns))))
+
+    @property
+    def expected_margin(self) -> float:
+        """The linear predictor at the training rows' mean design: the base of the contributions."""
+        return self.intercept + float(np.dot(self.coefficients, self._design_means()))
+
+    def contributions_x(self, x: np.ndarray) -> np.ndarray:
+        """Each feature's exact share of the linear predictor (rows x columns): the sum of its
+        design columns' coefficient x (value - training mean). With `expected_margin` they add
+        up to the linear predictor, row by row."""
+        weighted = (self.design_x(x) - self._design_means()) * np.asarray(self.coefficients)
+        owners = self._owners()  # runs of equal owners: one run per feature
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        out = np.zeros((len(x), len(self.columns)))
+        out[:, owners[starts]] = np.add.reduceat(weighted, starts, axis=1)
+        return out
+
+    def _design_means(self) -> np.ndarray:
+        if not self.design_means:
+            raise ValueError("this linear model was stored without its design means; retrain it")
+        return np.asarray(self.design_means)

@@ -1,7 +1,13 @@
 """Prospective evaluation: the scores made at the data cut against what happened in the following
 12 months (from the generator's ground truth), beside the oracle (the true probability).
 
-Evaluation only: no pipeline stage reads ground truth."""
+Evaluation only: no pipeline stage reads ground truth.
+
+Per deprivation quintile it also gives what separates the model's error from chance: the
+oracle's observed/expected on the same people (chance alone, since the oracle is right by
+construction), the model's expected count against the true one (the model alone, free of the
+outcome year's chance), and the 95 % limits a perfectly calibrated model's observed/expected
+would fall within (the funnel-plot limits, from the sum of p(1 - p))."""
 
 from __future__ import annotations
 
@@ -41,14 +47,13 @@ def evaluate(db: Path, truth: Path) -> dict:
     p = frame["probability"].to_numpy()
     model = metrics.summary(y, p)
     oracle = metrics.summary(y, frame["true_probability"].to_numpy())
-    by_quintile = {}
-    for q in range(1, 6):
-        mask = frame["imd_quintile"].to_numpy() == q
-        if mask.any():
-            sub = metrics.summary(y[mask], p[mask])
-            by_quintile[str(q)] = {
-                k: sub[k] for k in ("people", "events", "observed_over_expected", "auroc")
-            }
+    truth = frame["true_probability"].to_numpy()
+    quintile = frame["imd_quintile"].to_numpy()
+    by_quintile = {
+        str(q): _group(y[quintile == q], p[quintile == q], truth[quintile == q])
+        for q in range(1, 6)
+        if (quintile == q).any()
+    }
     return {
         "index_date": str(index_date),
         "people": int(len(y)),
@@ -57,4 +62,18 @@ def evaluate(db: Path, truth: Path) -> dict:
         "oracle_auroc": oracle["auroc"],
         "gap_to_oracle": oracle["auroc"] - model["auroc"],
         "observed_over_expected_by_deprivation_quintile": by_quintile,
+    }
+
+
+def _group(y: np.ndarray, p: np.ndarray, truth: np.ndarray) -> dict:
+    expected = float(p.sum())
+    half = 1.96 * float(np.sqrt((p * (1 - p)).sum())) / expected
+    return {
+        "people": int(len(y)),
+        "events": int(y.sum()),
+        "observed_over_expected": float(y.sum()) / expected,
+        "limits_if_calibrated": [1 - half, 1 + half],
+        "oracle_observed_over_expected": float(y.sum() / truth.sum()),
+        "true_over_expected": float(truth.sum()) / expected,
+        "auroc": metrics.summary(y, p)["auroc"],
     }

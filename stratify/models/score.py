@@ -7,14 +7,13 @@ import time
 from datetime import date, timedelta
 
 import duckdb
-import lightgbm as lgb
 import numpy as np
 import polars as pl
 
 from stratify import features
 from stratify.models import contributions, reasons, train
-from stratify.models.calibration import Calibrator
 from stratify.models.design import matrix
+from stratify.models.risk_model import RiskModel
 
 TIER_ORDER = ("very_high", "high", "moderate", "low")
 REASONS = 5  # reasons stored per person
@@ -58,10 +57,9 @@ def score(
     x = matrix(frame, columns)
     timings = {"features": time.perf_counter() - t0}
     t = time.perf_counter()
-    booster = lgb.Booster(model_str=model["lightgbm_model"])
-    calibrator = Calibrator(**json.loads(model["calibrator"]))
-    raw = booster.predict(x, num_threads=2)
-    probability = calibrator(raw)
+    risk_model = RiskModel.from_record(model)
+    raw = risk_model.raw(x)
+    probability = risk_model.calibrator(raw)
     # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
     # leave ties that row order breaks at random.
     tier = tiers(raw, cfg["tiers"])
@@ -72,7 +70,9 @@ def score(
     )
     diabetic = (frame["diabetes_type1"] + frame["diabetes_type2"]).to_numpy() > 0
     t = time.perf_counter()
-    top = contributions.top_contributions(booster, x, k=REASONS, num_threads=2)
+    top = contributions.top_contributions(
+        risk_model.booster, x, k=REASONS, num_threads=2, linear=risk_model.start
+    )
     # The contributions with the expected value add up to the model's raw score for every row.
     if frame.height and not np.allclose(_sigmoid(top["total"]), raw, rtol=0, atol=1e-9):
         raise RuntimeError("contributions do not add up to the model's prediction")

@@ -24,6 +24,7 @@ from stratify import features
 from stratify.dates import add_years
 from stratify.models import calibration, card
 from stratify.models.design import LinearModel, categorical_indices, matrix
+from stratify.models.risk_model import RiskModel
 
 CONFIG = Path(__file__).with_name("risk.yaml")
 BASELINES = {
@@ -95,20 +96,26 @@ def train(
     x = matrix(frame, columns)
 
     t = time.perf_counter()
-    booster = _fit_lightgbm(x, y, part, columns, cfg)
-    raw = booster.predict(x)
+    train_rows = frame.filter(pl.Series(part == 0))
+    linear = {
+        name: LinearModel.fit(train_rows, cols, y[part == 0], c=1.0 if name == "logistic" else 1e4)
+        for name, cols in {**BASELINES, "logistic": columns}.items()
+    }
+    say(f"baselines fitted ({time.perf_counter() - t:.1f}s)")
+    t = time.perf_counter()
+    start = cfg.get("lightgbm_start", "none")
+    if start not in ("none", *linear):
+        raise TrainError(f"lightgbm_start in {CONFIG.name} must be none or one of {sorted(linear)}")
+    begin = linear.get(start)
+    booster = _fit_lightgbm(x, y, part, columns, cfg, begin.margin_x(x) if begin else None)
+    model = RiskModel(booster, begin)
+    raw = model.raw(x)
     calibrator, calibration_scores = calibration.choose(raw[part == 1], y[part == 1], cfg["seed"])
-    say(f"LightGBM: {booster.best_iteration} trees, calibration {calibrator.method} "
+    say(f"LightGBM from {start}: {booster.best_iteration} trees, calibration {calibrator.method} "
         f"({time.perf_counter() - t:.1f}s)")  # fmt: skip
     predictions = {"lightgbm": calibrator(raw)}
-    linear = {}
-    for name, cols in {**BASELINES, "logistic": columns}.items():
-        train_rows = frame.filter(pl.Series(part == 0))
-        linear[name] = LinearModel.fit(
-            train_rows, cols, y[part == 0], c=1.0 if name == "logistic" else 1e4
-        )
-        predictions[name] = linear[name].predict(frame)
-    say(f"baselines fitted ({time.perf_counter() - t:.1f}s)")
+    for name, fitted in linear.items():
+        predictions[name] = fitted.predict(frame)
 
     test = part == 2
     evaluation = card.evaluate(
@@ -124,6 +131,7 @@ def train(
         "config_version": cfg["version"],
         "features": json.dumps(columns),
         "lightgbm_model": booster.model_to_string(),
+        "lightgbm_start": None if start == "none" else start,
         "calibrator": json.dumps(calibrator.to_dict()),
         "baselines": json.dumps({k: asdict(v) for k, v in linear.items()}),
         "calibration_choice": json.dumps(calibration_scores),
@@ -139,6 +147,7 @@ def train(
         "people": frame.height,
         "outcome_rate": round(float(y.mean()), 4),
         "trees": booster.best_iteration,
+        "lightgbm_start": start,
         "calibration": calibrator.method,
         "test": {k: card.headline(v) for k, v in evaluation["models"].items()},
         "comparisons": evaluation["comparisons"],
@@ -148,7 +157,8 @@ def train(
     return summary
 
 
-def _fit_lightgbm(x, y, part, columns, cfg) -> lgb.Booster:
+def _fit_lightgbm(x, y, part, columns, cfg, init: np.ndarray | None = None) -> lgb.Booster:
+    """Early stopping on the validation part; `init` is the log-odds boosting starts from."""
     p = dict(cfg["lightgbm"])
     rounds, stopping = p.pop("max_rounds"), p.pop("early_stopping_rounds")
     params = {
@@ -164,13 +174,15 @@ def _fit_lightgbm(x, y, part, columns, cfg) -> lgb.Booster:
     train_set = lgb.Dataset(
         x[part == 0],
         y[part == 0],
+        init_score=None if init is None else init[part == 0],
         feature_name=columns,
         categorical_feature=cats,
         free_raw_data=False,
     )
     valid_set = lgb.Dataset(
-        x[part == 1], y[part == 1], reference=train_set, categorical_feature=cats
-    )
+        x[part == 1], y[part == 1], reference=train_set, categorical_feature=cats,
+        init_score=None if init is None else init[part == 1],
+    )  # fmt: skip
     return lgb.train(
         params, train_set, num_boost_round=rounds, valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(stopping, verbose=False)],
@@ -185,6 +197,8 @@ def _store(con: duckdb.DuckDBPyConnection, record: dict) -> None:
         "lightgbm_model VARCHAR, calibrator JSON, baselines JSON, calibration_choice JSON, "
         "population BIGINT, outcome_rate DOUBLE, card JSON)"
     )
+    # added in config 1.1.0: which baseline the trees were boosted from (NULL: a constant)
+    con.execute("ALTER TABLE models.trained ADD COLUMN IF NOT EXISTS lightgbm_start VARCHAR")
     columns = ", ".join(record)
     marks = ", ".join("?" for _ in record)
     con.execute(f"INSERT INTO models.trained ({columns}) VALUES ({marks})", list(record.values()))

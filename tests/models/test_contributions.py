@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
+import polars as pl
 import pytest
 
 from stratify.models import contributions
+from stratify.models.design import ETHNIC_GROUPS, LinearModel
 
 
 def _data(n: int, seed: int) -> np.ndarray:
@@ -126,3 +128,24 @@ def test_a_wrong_decision_is_caught_by_the_check_against_pred_contrib(monkeypatc
     monkeypatch.setattr(contributions, "_decision", flipped)
     with pytest.raises(RuntimeError, match="differ from LightGBM's pred_contrib"):
         contributions.top_contributions(booster, _awkward_rows())
+
+
+@pytest.mark.parametrize("num_leaves", [7, 31])  # the pattern tables, and the pred_contrib path
+def test_a_linear_start_adds_its_own_contributions_feature_by_feature(num_leaves):
+    booster = _model(num_leaves=num_leaves, rounds=10)
+    x = _awkward_rows()
+    x[:, 3] = np.nan_to_num(np.clip(np.round(x[:, 3]), 0, 5), nan=5.0)  # codes a linear model reads
+    columns = ["a", "b", "c", "ethnic_group", "e"]
+    frame = pl.DataFrame(
+        {c: x[:, i] for i, c in enumerate(columns) if c != "ethnic_group"}
+        | {"ethnic_group": np.array(ETHNIC_GROUPS)[x[:, 3].astype(int)]}
+    ).with_columns(pl.col("b").fill_nan(None))
+    y = (np.random.default_rng(4).random(len(x)) < 0.3).astype(int)
+    linear = LinearModel.fit(frame, columns, y)
+    top = contributions.top_contributions(booster, x, k=3, chunk=500, linear=linear)
+    whole = booster.predict(x, pred_contrib=True)[:, :-1] + linear.contributions_x(x)
+    order = np.argsort(-np.abs(whole), axis=1, kind="stable")[:, :3]
+    assert (top["index"] == order).all()
+    assert np.allclose(top["contribution"], np.take_along_axis(whole, order, axis=1), atol=1e-12)
+    expected_total = booster.predict(x, raw_score=True) + linear.margin_x(x)
+    assert np.allclose(top["total"], expected_total, rtol=0, atol=1e-9)

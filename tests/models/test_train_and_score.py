@@ -13,7 +13,8 @@ import polars as pl
 import pytest
 
 from stratify.models import card
-from stratify.models.design import matrix
+from stratify.models.design import LinearModel, matrix
+from stratify.models.risk_model import RiskModel
 from stratify.models.score import score
 from stratify.models.train import TrainError, latest, train
 
@@ -43,7 +44,7 @@ def test_the_same_seed_gives_the_same_model_and_the_same_scores(
     assert _read(db, scores).equals(_read(again, scores))
 
 
-def test_reasons_are_lightgbms_own_contributions_with_their_sign(scored_registry):
+def test_reasons_are_the_models_own_contributions_with_their_sign(scored_registry):
     db, _, _ = scored_registry
     model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
     columns = json.loads(model["features"])
@@ -51,21 +52,47 @@ def test_reasons_are_lightgbms_own_contributions_with_their_sign(scored_registry
     assert set(reasons["feature"]) <= set(columns)
     assert ((reasons["contribution"] > 0) == reasons["reason"].str.ends_with("(raises risk)")).all()
     assert ((reasons["contribution"] < 0) == reasons["reason"].str.ends_with("(lowers risk)")).all()
-    # The stored reasons are the five largest of LightGBM's own contributions (pred_contrib over
-    # all trees at once), largest first, with the person's own value of the feature.
+    # The stored reasons are the five largest per-feature contributions, largest first, with the
+    # person's own value of the feature: LightGBM's own (pred_contrib over all trees at once)
+    # plus, feature by feature, those of the logistic regression the trees were boosted from.
     frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 500")
     booster = lgb.Booster(model_str=model["lightgbm_model"])
+    start = LinearModel(**json.loads(model["baselines"])[model["lightgbm_start"]])
     x = matrix(frame, columns)
-    contributions = booster.predict(x, pred_contrib=True)
-    assert np.allclose(contributions.sum(axis=1), booster.predict(x, raw_score=True))
-    top = np.argsort(-np.abs(contributions[:, :-1]), axis=1, kind="stable")[:, :5]
+    trees = booster.predict(x, pred_contrib=True)
+    assert np.allclose(trees.sum(axis=1), booster.predict(x, raw_score=True))
+    per_feature = trees[:, :-1] + start.contributions_x(x)
+    assert np.allclose(
+        per_feature.sum(axis=1) + trees[:, -1] + start.expected_margin,
+        RiskModel.from_record(model).margin(x),
+    )
+    top = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :5]
     stored = reasons.filter(pl.col("person_id").is_in(frame["person_id"].implode()))
     assert stored.height == 5 * frame.height
     assert stored["feature"].to_list() == [columns[j] for j in top.ravel()]
-    expected = np.take_along_axis(contributions, top, axis=1).ravel()
-    assert np.abs(stored["contribution"].to_numpy() - expected).max() < 1e-12
+    expected = np.take_along_axis(per_feature, top, axis=1).ravel()
+    assert np.abs(stored["contribution"].to_numpy() - expected).max() < 1e-9
     values = np.take_along_axis(x, top, axis=1).ravel()
     assert np.array_equal(stored["value"].to_numpy(), values, equal_nan=True)
+
+
+def test_lightgbm_is_boosted_from_the_logistic_regression(scored_registry):
+    db, trained, _ = scored_registry
+    model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
+    assert model["lightgbm_start"] == trained["lightgbm_start"] == "logistic"
+    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id")
+    x = matrix(frame, json.loads(model["features"]))
+    risk = RiskModel.from_record(model)
+    logistic = LinearModel(**json.loads(model["baselines"])["logistic"])
+    # the model's log-odds are the logistic regression's plus the trees'
+    trees = risk.booster.predict(x, raw_score=True)
+    assert np.allclose(
+        risk.margin(x), np.log(logistic.predict(frame) / (1 - logistic.predict(frame))) + trees
+    )
+    assert risk.booster.num_trees() >= 1 and np.abs(trees).max() > 0
+    # and the stored scores are that model's calibrated probabilities
+    scores = _read(db, "SELECT probability FROM risk.scores ORDER BY person_id")["probability"]
+    assert np.allclose(scores.to_numpy(), risk.probability(x))
 
 
 def test_every_scored_patient_has_five_reasons_in_plain_words(scored_registry):
