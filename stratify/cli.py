@@ -205,10 +205,12 @@ def cmd_train(args: argparse.Namespace) -> dict:
         con.close()
     summary["card_html"] = str(html_path)
     if not args.json:
+        start = summary["lightgbm_start"]
+        start = "a constant" if start == "none" else f"the {start} baseline"
         print(
             f"Model {summary['model_id'][:8]} trained on {summary['people']:,} people at "
             f"{summary['index_date']} (outcome rate {summary['outcome_rate']:.1%}), "
-            f"{summary['trees']} trees, {summary['calibration']} calibration."
+            f"{summary['trees']} trees boosted from {start}, {summary['calibration']} calibration."
         )
         for name, m in summary["test"].items():
             print(
@@ -271,9 +273,9 @@ def cmd_evaluate_model(args: argparse.Namespace) -> dict:
             f"observed/expected {m['observed_over_expected']:.3f}"
         )
         print(
-            "  by deprivation quintile (1 = most deprived): observed/expected, the 95 % limits a "
-            "calibrated model would fall within, the oracle's observed/expected on the same people "
-            "(chance alone) and true/expected (the model's own error)"
+            "  by deprivation quintile (1 = most deprived): observed/expected with the 95 % limits\n"
+            "  a calibrated model falls within by chance; the oracle's observed/expected on the same\n"
+            "  people (chance alone); true/expected (the model's own error, without that chance)"
         )
         for q, r in result["observed_over_expected_by_deprivation_quintile"].items():
             low, high = r["limits_if_calibrated"]
