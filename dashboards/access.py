@@ -6,6 +6,8 @@ cluster, a month, a person id) is only a request, checked against the user's sco
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, g, request, session
 
 from dashboards.auth import User, Users
@@ -41,8 +43,22 @@ def current_user() -> User | None:
     or re-enabling the user ends every session they had."""
     if "stratify_user" not in g:  # once per request: the gate and the page both ask
         user = users().get(session.get("username"))
-        g.stratify_user = user if user and session.get("stamp") == users().stamp(user) else None
+        valid = user and session.get("stamp") == users().stamp(user) and _still_active()
+        g.stratify_user = user if valid else None
     return g.stratify_user
+
+
+def _still_active() -> bool:
+    """False once the session has gone `STRATIFY_IDLE_SECONDS` without a request. The last
+    request time is written at most every tenth of that (and at most once a minute), so the
+    session store is not rewritten on every callback."""
+    idle = current_app.config["STRATIFY_IDLE_SECONDS"]
+    now, seen = time.time(), session.get("seen", 0.0)
+    if now - seen > idle:
+        return False
+    if now - seen > min(60.0, idle / 10):
+        session["seen"] = now
+    return True
 
 
 def may_open(user: User, page: str) -> bool:

@@ -9,6 +9,7 @@ import io
 import re
 import secrets
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -16,7 +17,16 @@ from urllib.parse import quote, urlsplit
 import dash
 from cachelib.file import FileSystemCache
 from dash import html
-from flask import Flask, Response, redirect, render_template_string, request, send_file, session
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template_string,
+    request,
+    send_file,
+    session,
+)
 from flask_session import Session
 
 from dashboards import access
@@ -27,6 +37,7 @@ from dashboards.store import Store
 ASSETS = Path(__file__).with_name("assets")
 OPEN_PATHS = ("/login", "/assets/style.css", "/favicon.ico")
 SESSION_HOURS = 8
+IDLE_MINUTES = 30  # a shared workstation left signed in: the session ends after this long idle
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -54,10 +65,15 @@ def _secret_key(db: Path) -> str:
 
 
 def create_app(
-    db: Path | str, users_file: Path | str, debug: bool = False, secure_cookie: bool = False
+    db: Path | str,
+    users_file: Path | str,
+    debug: bool = False,
+    secure_cookie: bool = False,
+    idle_minutes: float = IDLE_MINUTES,
 ) -> dash.Dash:
     """The app on one database. `secure_cookie` when it is served over HTTPS (e.g. behind a
-    proxy that ends TLS): the session cookie is then never sent over plain HTTP."""
+    proxy that ends TLS): the session cookie is then never sent over plain HTTP, and browsers
+    are told to use HTTPS only (HSTS). A session ends after `idle_minutes` without a request."""
     db = Path(db)
     server = Flask("stratify")
     server.config.update(
@@ -73,6 +89,7 @@ def create_app(
         SESSION_COOKIE_SECURE=secure_cookie,
         SESSION_COOKIE_NAME="stratify_session",
         MAX_CONTENT_LENGTH=256 * 1024,
+        STRATIFY_IDLE_SECONDS=idle_minutes * 60,
     )
     Session(server)
     server.extensions["stratify_users"] = Users(users_file)
@@ -136,6 +153,8 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if not request.path.startswith(("/_dash-component-suites/", "/assets/")):
         response.headers["Cache-Control"] = "no-store"  # patient data never sits in a cache
     return response
@@ -173,6 +192,7 @@ def _routes(server: Flask) -> None:
         session.clear()
         session["username"] = user.username
         session["stamp"] = access.users().stamp(user)
+        session["seen"] = time.time()
         server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
         store.log(user.username, user.role, "login", "/login")
         return redirect(_safe_next(request.form.get("next")))
@@ -214,10 +234,13 @@ def serve(
     threads: int = 16,
     debug: bool = False,
     secure_cookie: bool = False,
+    idle_minutes: float = IDLE_MINUTES,
 ) -> None:
     """Serve with waitress (a production WSGI server), one process, `threads` workers; in debug,
     Flask's development server with Dash's dev tools instead."""
-    app = create_app(db, users_file, debug=debug, secure_cookie=secure_cookie)
+    app = create_app(
+        db, users_file, debug=debug, secure_cookie=secure_cookie, idle_minutes=idle_minutes
+    )
     if debug:
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return

@@ -512,7 +512,7 @@ def cmd_serve(args: argparse.Namespace) -> dict:
         print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
               "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
         serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug,
-              secure_cookie=args.secure_cookie)  # fmt: skip
+              secure_cookie=args.secure_cookie, idle_minutes=args.idle_minutes)  # fmt: skip
     except UserError as exc:
         raise CommandError(str(exc)) from exc
     return {"served": args.db}
@@ -697,7 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="Flask's development server and Dash dev tools"
     )
     p.add_argument("--secure-cookie", action="store_true",
-                   help="mark the session cookie Secure (serve over HTTPS, e.g. behind a TLS proxy)")  # fmt: skip
+                   help="mark the session cookie Secure and send HSTS (serve over HTTPS, e.g. behind a TLS proxy)")  # fmt: skip
+    p.add_argument("--idle-minutes", type=float, default=30.0,
+                   help="sign a user out after this long without a request (default 30)")  # fmt: skip
     p.set_defaults(run=cmd_serve)
 
     p = command(

@@ -95,13 +95,13 @@ def _free_port() -> int:
 class Server:
     """`stratify serve` in a child process; stop() releases the database file."""
 
-    def __init__(self, db: Path, users: Path):
+    def __init__(self, db: Path, users: Path, *options: str):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = db.with_suffix(".serve.log")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "stratify.cli", "serve", "--db", str(db), "--users", str(users),
-             "--port", str(self.port)],
+             "--port", str(self.port), *options],
             stdout=subprocess.DEVNULL, stderr=self.log.open("w"), env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         deadline = time.time() + 60

@@ -4,10 +4,14 @@ and dies at sign-out; every patient-level view and every export lands in the acc
 from __future__ import annotations
 
 import json
+import shutil
+import time
 
 import pytest
+from app_server import Server
 from app_users import MONTH, PASSWORDS
 
+from dashboards.app import create_app
 from dashboards.auth import User, Users
 from dashboards.client import AppClient
 
@@ -47,6 +51,34 @@ def test_a_password_reset_or_disabling_ends_the_users_sessions(server, app_data)
     users.save(User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,), active=False))
     users.save(User("temp_nurse", "Temp Nurse", "clinician", (app_data.cluster_a,), active=True))
     assert nurse.get("/_dash-layout").status_code == 401
+
+
+def test_a_session_left_idle_ends_while_one_in_use_carries_on(app_data, tmp_path):
+    db = tmp_path / "idle.duckdb"
+    shutil.copy(app_data.db.with_name("pristine.duckdb"), db)
+    server = Server(db, app_data.users, "--idle-minutes", "0.05")  # 3 seconds
+    try:
+        working, away = AppClient(server.url), AppClient(server.url)
+        for client in (working, away):
+            assert client.login("clin_a", PASSWORDS["clin_a"]).status_code == 302
+            assert client.get("/_dash-layout").status_code == 200
+        for _ in range(6):  # 6 s of use, a request a second
+            time.sleep(1)
+            assert working.get("/_dash-layout").status_code == 200
+        assert away.get("/_dash-layout").status_code == 401  # 6 s without a request
+        assert away.login("clin_a", PASSWORDS["clin_a"]).status_code == 302  # sign in again
+        assert away.get("/_dash-layout").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_https_deployments_tell_browsers_to_use_https_only(app_data, tmp_path):
+    db = tmp_path / "hsts.duckdb"
+    shutil.copy(app_data.db.with_name("pristine.duckdb"), db)
+    secure = create_app(db, app_data.users, secure_cookie=True).server.test_client()
+    assert secure.get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
+    plain = create_app(db, app_data.users).server.test_client()
+    assert "Strict-Transport-Security" not in plain.get("/login").headers
 
 
 @pytest.mark.parametrize(
