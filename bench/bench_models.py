@@ -3,7 +3,7 @@
 Targets at 1,000,000 patients on 2 cores: features < 2 min, training < 3 min, scoring < 30 s.
 Run on a built registry: .venv/bin/python bench/bench_models.py --db PATH [--truth DIR]
 [--score-runs N]. Scoring includes features, prediction, the top five reasons for everyone
-(LightGBM's own contributions) and storing; its parts are printed.
+(the model's own contributions) and storing; its parts are printed.
 """
 
 from __future__ import annotations

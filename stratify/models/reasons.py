@@ -1,4 +1,5 @@
-"""Per-patient reasons from LightGBM's own per-feature contributions, worded for a clinician."""
+"""Per-patient reasons from the model's own per-feature contributions (LightGBM's TreeSHAP plus
+its logistic start's), worded for a clinician."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def score(
     say=lambda _m: None,
 ) -> dict:
     """Score on `index_date` (default: the day after the data cut) with the latest model, with
-    the top five reasons (LightGBM's own contributions) for everyone scored.
+    the top five reasons (the model's own contributions: trees and linear start) for everyone scored.
 
     `all_reasons` is kept for callers of the earlier interface and has no effect: reasons are
     always computed for everyone (stratify.models.contributions makes that cheap)."""
