@@ -3,7 +3,7 @@
 
 The split into train / validation / test follows the database's row order, which a fresh
 database salts afresh; one split is one draw. This retrains and rescores a copy of the database
-with several split seeds, for LightGBM boosted from a constant and from the logistic regression,
+with several seeds (each draws the split, LightGBM's bagging and the calibration halves), for LightGBM boosted from a constant and from the logistic regression,
 and prints the targets of issue 4 for each: gap to the oracle AUROC, calibration slope, O/E
 overall and per deprivation quintile (1 = most deprived), and per quintile the model's own error
 against the true probabilities (true/expected).
@@ -65,11 +65,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for start in ("none", "logistic"):
             runs = []
-            for seed in range(1, args.splits + 1):
+            for seed in range(1, args.splits + 1):  # the seed in risk.yaml is one more draw
                 r = one_run(args.db, args.truth, start, seed, Path(tmp))
                 runs.append(r)
                 print(
-                    f"start {start:8s} split {seed}: {r['trees']:4d} trees, gap {r['gap']:.4f}, "
+                    f"start {start:8s} seed {seed}: {r['trees']:4d} trees, gap {r['gap']:.4f}, "
                     f"slope {r['slope']:.3f}, O/E {r['oe']:.3f}, by quintile "
                     + " ".join(f"{v:.3f}" for v in r["quintiles"])
                     + "; true/expected "
@@ -81,7 +81,7 @@ def main() -> None:
             own = np.array([r["true_over_expected"] for r in runs])
             print(
                 f"start {start}: all targets met in {sum(r['met'] for r in runs)} of {len(runs)} "
-                f"splits; worst quintile |O/E - 1| mean {np.mean(worst):.3f}, max {max(worst):.3f}; "
+                f"seeds; worst quintile |O/E - 1| mean {np.mean(worst):.3f}, max {max(worst):.3f}; "
                 "mean true/expected by quintile " + " ".join(f"{v:.3f}" for v in own.mean(axis=0))
             )
 

@@ -47,10 +47,10 @@ def evaluate(db: Path, truth: Path) -> dict:
     p = frame["probability"].to_numpy()
     model = metrics.summary(y, p)
     oracle = metrics.summary(y, frame["true_probability"].to_numpy())
-    truth = frame["true_probability"].to_numpy()
+    true_p = frame["true_probability"].to_numpy()
     quintile = frame["imd_quintile"].to_numpy()
     by_quintile = {
-        str(q): _group(y[quintile == q], p[quintile == q], truth[quintile == q])
+        str(q): _group(y[quintile == q], p[quintile == q], true_p[quintile == q])
         for q in range(1, 6)
         if (quintile == q).any()
     }

@@ -58,7 +58,8 @@ def score(
     timings = {"features": time.perf_counter() - t0}
     t = time.perf_counter()
     risk_model = RiskModel.from_record(model)
-    raw = risk_model.raw(x)
+    margin = risk_model.margin(x)
+    raw = _sigmoid(margin)
     probability = risk_model.calibrator(raw)
     # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
     # leave ties that row order breaks at random.
@@ -73,8 +74,8 @@ def score(
     top = contributions.top_contributions(
         risk_model.booster, x, k=REASONS, num_threads=2, linear=risk_model.start
     )
-    # The contributions with the expected value add up to the model's raw score for every row.
-    if frame.height and not np.allclose(_sigmoid(top["total"]), raw, rtol=0, atol=1e-9):
+    # The contributions with the expected value add up to the model's log-odds for every row.
+    if frame.height and not np.allclose(top["total"], margin, rtol=0, atol=1e-9):
         raise RuntimeError("contributions do not add up to the model's prediction")
     person_id = frame["person_id"].to_numpy()
     reason_rows = reasons.frame(

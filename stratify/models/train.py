@@ -24,7 +24,6 @@ from stratify import features
 from stratify.dates import add_years
 from stratify.models import calibration, card
 from stratify.models.design import LinearModel, categorical_indices, matrix
-from stratify.models.risk_model import RiskModel
 
 CONFIG = Path(__file__).with_name("risk.yaml")
 BASELINES = {
@@ -52,6 +51,10 @@ def default_training_index(cut: date) -> date:
     """The day after the data cut, one year earlier: its outcome year ends on the data cut."""
     after = cut + timedelta(days=1)
     return add_years(after, -1)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
 
 
 def _split(y: np.ndarray, shares: dict, seed: int) -> np.ndarray:
@@ -103,19 +106,20 @@ def train(
     }
     say(f"baselines fitted ({time.perf_counter() - t:.1f}s)")
     t = time.perf_counter()
-    start = cfg.get("lightgbm_start", "none")
-    if start not in ("none", *linear):
-        raise TrainError(f"lightgbm_start in {CONFIG.name} must be none or one of {sorted(linear)}")
-    begin = linear.get(start)
-    booster = _fit_lightgbm(x, y, part, columns, cfg, begin.margin_x(x) if begin else None)
-    model = RiskModel(booster, begin)
-    raw = model.raw(x)
+    start = cfg.get("lightgbm_start") or "none"
+    if start not in ("none", "logistic"):  # a start must read the same features as the trees
+        raise TrainError(f"lightgbm_start in {CONFIG.name} must be none or logistic, not {start}")
+    logistic_margin = linear["logistic"].margin_x(x)
+    init = logistic_margin if start == "logistic" else None
+    booster = _fit_lightgbm(x, y, part, columns, cfg, init)
+    margin = booster.predict(x, raw_score=True, num_threads=2)
+    raw = _sigmoid(margin if init is None else margin + init)
     calibrator, calibration_scores = calibration.choose(raw[part == 1], y[part == 1], cfg["seed"])
     say(f"LightGBM from {start}: {booster.best_iteration} trees, calibration {calibrator.method} "
         f"({time.perf_counter() - t:.1f}s)")  # fmt: skip
-    predictions = {"lightgbm": calibrator(raw)}
-    for name, fitted in linear.items():
-        predictions[name] = fitted.predict(frame)
+    predictions = {"lightgbm": calibrator(raw), "logistic": _sigmoid(logistic_margin)}
+    for name in BASELINES:
+        predictions[name] = linear[name].predict(frame)
 
     test = part == 2
     evaluation = card.evaluate(

@@ -59,7 +59,10 @@ def test_lightgbm_beats_the_prior_admissions_baseline_by_at_least_003(pipeline):
 def test_every_deprivation_quintile_is_calibrated_within_chance(pipeline):
     """Target at 100,000: O/E 0.95-1.05 in every quintile. Here a quintile can have under 100
     events, so the tolerance is the quintile's own: chance in the outcome year (the sum of
-    p(1 - p)) and in the year the model learnt from (60 % of a year of the same size), 3 SD."""
+    p(1 - p)) and in the year the model learnt from (60 % of a year of the same size), 3 SD.
+    That catches a model that gets a quintile grossly wrong; the few per cent by which a model
+    boosted from a constant flattened deprivation is below what 30,000 people can show, and is
+    measured at 100,000 by bench/bench_calibration.py."""
     _, result = pipeline
     quintiles = result["observed_over_expected_by_deprivation_quintile"]
     assert len(quintiles) >= 3
@@ -70,4 +73,3 @@ def test_every_deprivation_quintile_is_calibrated_within_chance(pipeline):
         assert abs(r["observed_over_expected"] - 1) <= 3 * (chance**2 + learnt**2) ** 0.5, q
         # against the true probabilities the outcome year's chance drops out
         assert abs(r["true_over_expected"] - 1) <= 3 * learnt, q
-        assert r["oracle_observed_over_expected"] > 0 and low < 1 < high

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from stratify import features
 from stratify.models import card
 from stratify.models.design import LinearModel, matrix
 from stratify.models.risk_model import RiskModel
@@ -76,21 +77,41 @@ def test_reasons_are_the_models_own_contributions_with_their_sign(scored_registr
     assert np.array_equal(stored["value"].to_numpy(), values, equal_nan=True)
 
 
-def test_lightgbm_is_boosted_from_the_logistic_regression(scored_registry):
+def test_lightgbm_is_boosted_from_the_logistic_regression(scored_registry, tmp_path):
     db, trained, _ = scored_registry
     model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
     assert model["lightgbm_start"] == trained["lightgbm_start"] == "logistic"
-    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id")
+    # On the people it was trained on: the trees alone are not a model (boosting started from the
+    # logistic regression's log-odds, not from the average), and adding them to the logistic
+    # regression fits better than the logistic regression alone.
+    copy = tmp_path / "again.duckdb"
+    shutil.copy(db, copy)
+    con = duckdb.connect(str(copy))
+    frame = features.compute(con, model["index_date"])
+    y = features.outcome(con, model["index_date"])["emergency_admission_12m"].to_numpy()
+    con.close()
     x = matrix(frame, json.loads(model["features"]))
     risk = RiskModel.from_record(model)
     logistic = LinearModel(**json.loads(model["baselines"])["logistic"])
-    # the model's log-odds are the logistic regression's plus the trees'
     trees = risk.booster.predict(x, raw_score=True)
-    assert np.allclose(
-        risk.margin(x), np.log(logistic.predict(frame) / (1 - logistic.predict(frame))) + trees
-    )
-    assert risk.booster.num_trees() >= 1 and np.abs(trees).max() > 0
-    # and the stored scores are that model's calibrated probabilities
+    start = logistic.margin_x(x)
+    assert np.allclose(risk.margin(x), start + trees)
+    assert (
+        abs(trees.mean()) < 1.0
+    )  # from a constant they would carry the average log-odds, about -2.8
+
+    def log_loss(margin: np.ndarray) -> float:
+        return float(np.mean(np.logaddexp(0, margin) - y * margin))
+
+    assert log_loss(start + trees) < log_loss(start) < log_loss(trees)
+
+
+def test_the_stored_scores_are_the_models_calibrated_probabilities(scored_registry):
+    db, _, _ = scored_registry
+    model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
+    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id")
+    risk = RiskModel.from_record(model)
+    x = matrix(frame, json.loads(model["features"]))
     scores = _read(db, "SELECT probability FROM risk.scores ORDER BY person_id")["probability"]
     assert np.allclose(scores.to_numpy(), risk.probability(x))
 
