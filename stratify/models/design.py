@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from stratify.features import CATEGORICAL
 
@@ -27,6 +28,12 @@ def categorical_indices(columns: list[str]) -> list[int]:
     return [i for i, c in enumerate(columns) if c in CATEGORICAL]
 
 
+def _numeric_and_categorical(columns: list[str]) -> tuple[list[int], list[int]]:
+    """Column indices in design order: the numeric features, then the categorical ones."""
+    cat = categorical_indices(columns)
+    return [i for i in range(len(columns)) if i not in cat], cat
+
+
 @dataclass
 class LinearModel:
     """A logistic model stored as plain numbers: impute, scale, one-hot, then a linear predictor.
@@ -42,14 +49,10 @@ class LinearModel:
     intercept: float
     design_means: list[float] = field(default_factory=list)
 
-    def design(self, frame: pl.DataFrame) -> np.ndarray:
-        return self.design_x(matrix(frame, self.columns))
-
     def design_x(self, x: np.ndarray) -> np.ndarray:
         """The design from the model matrix (`matrix(frame, self.columns)`), filled in place:
         at 900,000 rows it is about 1 GB, so it is never built twice."""
-        cat = categorical_indices(self.columns)
-        numeric = [i for i in range(len(self.columns)) if i not in cat]
+        numeric, cat = _numeric_and_categorical(self.columns)
         groups = len(ETHNIC_GROUPS) - 1  # the first group is the reference
         out = np.empty((len(x), 2 * len(numeric) + groups * len(cat)))
         for j, i in enumerate(numeric):
@@ -65,8 +68,7 @@ class LinearModel:
 
     def _owners(self) -> np.ndarray:
         """For each design column, the index of the feature (in `columns`) it comes from."""
-        cat = categorical_indices(self.columns)
-        numeric = [i for i in range(len(self.columns)) if i not in cat]
+        numeric, cat = _numeric_and_categorical(self.columns)
         owners = [i for i in numeric for _ in range(2)]
         owners += [i for i in cat for _ in range(len(ETHNIC_GROUPS) - 1)]
         return np.asarray(owners, dtype=np.intp)
@@ -78,8 +80,7 @@ class LinearModel:
         from sklearn.linear_model import LogisticRegression
 
         x = matrix(frame, columns)
-        cat = categorical_indices(columns)
-        numeric = [i for i in range(len(columns)) if i not in cat]
+        numeric, _ = _numeric_and_categorical(columns)
         medians = [
             float(np.nanmedian(x[:, i])) if not np.all(np.isnan(x[:, i])) else 0.0 for i in numeric
         ]
@@ -105,7 +106,7 @@ class LinearModel:
         return out + self.intercept
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        return 1 / (1 + np.exp(-self.margin_x(matrix(frame, self.columns))))
+        return expit(self.margin_x(matrix(frame, self.columns)))
 
     @property
     def expected_margin(self) -> float:

@@ -65,15 +65,13 @@ def evaluate(db: Path, truth: Path) -> dict:
     }
 
 
-def _group(y: np.ndarray, p: np.ndarray, truth: np.ndarray) -> dict:
+def _group(y: np.ndarray, p: np.ndarray, true_p: np.ndarray) -> dict:
+    summary = metrics.summary(y, p)
     expected = float(p.sum())
     half = 1.96 * float(np.sqrt((p * (1 - p)).sum())) / expected
     return {
-        "people": int(len(y)),
-        "events": int(y.sum()),
-        "observed_over_expected": float(y.sum()) / expected,
+        **{k: summary[k] for k in ("people", "events", "observed_over_expected", "auroc")},
         "limits_if_calibrated": [1 - half, 1 + half],
-        "oracle_observed_over_expected": float(y.sum() / truth.sum()),
-        "true_over_expected": float(truth.sum()) / expected,
-        "auroc": metrics.summary(y, p)["auroc"],
+        "oracle_observed_over_expected": float(y.sum() / true_p.sum()),
+        "true_over_expected": float(true_p.sum()) / expected,
     }

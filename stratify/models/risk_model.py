@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
+from scipy.special import expit
 
 from stratify.models.calibration import Calibrator
 from stratify.models.design import LinearModel
@@ -34,7 +35,7 @@ class RiskModel:
 
     def raw(self, x: np.ndarray) -> np.ndarray:
         """Uncalibrated probability; its order is the risk order used for tiers."""
-        return 1 / (1 + np.exp(-self.margin(x)))
+        return expit(self.margin(x))
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return self.calibrator(self.raw(x))

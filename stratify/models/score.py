@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 import polars as pl
+from scipy.special import expit
 
 from stratify import features
 from stratify.models import contributions, reasons, train
@@ -17,10 +18,6 @@ from stratify.models.risk_model import RiskModel
 
 TIER_ORDER = ("very_high", "high", "moderate", "low")
 REASONS = 5  # reasons stored per person
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
 
 
 def tiers(probability: np.ndarray, shares: list[dict]) -> np.ndarray:
@@ -59,7 +56,7 @@ def score(
     t = time.perf_counter()
     risk_model = RiskModel.from_record(model)
     margin = risk_model.margin(x)
-    raw = _sigmoid(margin)
+    raw = expit(margin)
     probability = risk_model.calibrator(raw)
     # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
     # leave ties that row order breaks at random.

@@ -19,6 +19,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 import yaml
+from scipy.special import expit
 
 from stratify import features
 from stratify.dates import add_years
@@ -51,10 +52,6 @@ def default_training_index(cut: date) -> date:
     """The day after the data cut, one year earlier: its outcome year ends on the data cut."""
     after = cut + timedelta(days=1)
     return add_years(after, -1)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-z))
 
 
 def _split(y: np.ndarray, shares: dict, seed: int) -> np.ndarray:
@@ -113,11 +110,11 @@ def train(
     init = logistic_margin if start == "logistic" else None
     booster = _fit_lightgbm(x, y, part, columns, cfg, init)
     margin = booster.predict(x, raw_score=True, num_threads=2)
-    raw = _sigmoid(margin if init is None else margin + init)
+    raw = expit(margin if init is None else margin + init)
     calibrator, calibration_scores = calibration.choose(raw[part == 1], y[part == 1], cfg["seed"])
     say(f"LightGBM from {start}: {booster.best_iteration} trees, calibration {calibrator.method} "
         f"({time.perf_counter() - t:.1f}s)")  # fmt: skip
-    predictions = {"lightgbm": calibrator(raw), "logistic": _sigmoid(logistic_margin)}
+    predictions = {"lightgbm": calibrator(raw), "logistic": expit(logistic_margin)}
     for name in BASELINES:
         predictions[name] = linear[name].predict(frame)
 
