@@ -183,11 +183,11 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
 
 
 def _open(db: str):
-    import duckdb
+    from stratify import database
 
     if not Path(db).exists():
         raise CommandError(f"{db}: no such database; run stratify build first")
-    return duckdb.connect(db)
+    return database.connect(db)
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
