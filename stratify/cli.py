@@ -16,7 +16,13 @@ from stratify import nhs_number
 
 
 class CommandError(Exception):
-    """A failure the user can act on; shown as one line, exit status 1."""
+    """A failure the user can act on; shown as one line, exit status 1. `details` are further
+    lines (one per failed gate); `result` is still printed with --json."""
+
+    def __init__(self, message: str, details: list[str] | None = None, result: dict | None = None):
+        super().__init__(message)
+        self.details = details or []
+        self.result = result
 
 
 def _progress(args: argparse.Namespace):
@@ -99,6 +105,7 @@ def cmd_check(args: argparse.Namespace) -> dict:
         say(
             f"{feed}: read {check.read:,}, accepted {check.accepted:,}, rejected {check.rejected:,}"
         )
+    comparison = _check_gates(folder, Path(args.db), results)
     if not args.json:
         print(f"Feeds in {folder} checked against their contracts (data cut {cut}):")
         for feed, r in results.items():
@@ -107,7 +114,57 @@ def cmd_check(args: argparse.Namespace) -> dict:
                 f"  {feed:<22} read {r['read']:>11,} = accepted {r['accepted']:>11,} + rejected "
                 f"{r['rejected']:>7,} ({reasons})"
             )
-    return {"data_cut": cut.isoformat(), "feeds": results}
+        _print_gates(comparison)
+    result = {"data_cut": cut.isoformat(), "feeds": results, "gates": comparison.to_dict()}
+    if comparison.refusals:
+        raise CommandError(
+            f"build would refuse this delivery: {len(comparison.refusals)} gate(s) failed",
+            [g.reason for g in comparison.refusals],
+            result,
+        )
+    return result
+
+
+def _check_gates(folder: Path, db: Path, results: dict):
+    """The gates a build of these feeds would meet before linkage (rows, acceptance rate,
+    manifest counts, an empty patients file), against the registry in `db` when there is one."""
+    from stratify import contracts, database
+    from stratify.registry import gates
+
+    loads = pl.DataFrame(
+        {
+            "feed": list(contracts.FEEDS),
+            "rows_read": [results.get(f, {}).get("read", 0) for f in contracts.FEEDS],
+            "rows_accepted": [results.get(f, {}).get("accepted", 0) for f in contracts.FEEDS],
+        }
+    )
+    try:
+        settings, manifest = gates.GateSettings.load(), gates.manifest_rows(folder)
+    except gates.GateError as exc:
+        raise CommandError(str(exc)) from exc
+    before = None
+    if db.exists():
+        con = database.connect(db, read_only=True)
+        try:
+            before = gates.previous(con)
+        finally:
+            con.close()
+    return gates.evaluate(loads, before, settings, manifest)
+
+
+def _print_gates(comparison) -> None:
+    against = (
+        f"the registry of build {comparison.previous_build_id[:8]}"
+        if comparison.previous_build_id
+        else "no previous build (first build: absolute gates only)"
+    )
+    failed = [g for g in comparison.gates if not g.passed]
+    print(
+        f"Gates against {against}: {len(comparison.gates) - len(failed)} passed, "
+        f"{len(failed) - len(comparison.refusals)} accepted, {len(comparison.refusals)} failed."
+    )
+    for g in failed:
+        print(f"  {'accepted' if g.accepted_by else 'FAILED'}: {g.reason}")
 
 
 def _counts(violations) -> dict[str, int]:
@@ -116,8 +173,11 @@ def _counts(violations) -> dict[str, int]:
 
 
 def cmd_build(args: argparse.Namespace) -> dict:
-    from stratify.registry.build import BuildError, build
+    from stratify.registry.build import BuildError, BuildRefused, build
+    from stratify.registry.gates import AcceptedDrop
 
+    if args.accept_drop and not (args.by and args.why):
+        raise CommandError("--accept-drop needs --by (who accepts the drop) and --why (the reason)")
     try:
         summary = build(
             Path(args.feeds),
@@ -125,12 +185,24 @@ def cmd_build(args: argparse.Namespace) -> dict:
             reference=Path(args.reference) if args.reference else None,
             data_cut=args.data_cut,
             say=_progress(args),
+            accept_drops=[AcceptedDrop(f, args.by, args.why) for f in args.accept_drop],
         )
+    except BuildRefused as exc:
+        comparison = exc.comparison.to_dict()
+        hint = "; if a drop is known, rerun with --accept-drop FEED --by NAME --why REASON"
+        raise CommandError(str(exc) + hint, comparison["reasons"], {"gates": comparison}) from exc
     except BuildError as exc:
         raise CommandError(str(exc)) from exc
     if not args.json:
         _print_build(summary, args.db)
+        _print_gates_accepted(summary["gates"])
     return summary
+
+
+def _print_gates_accepted(gates: dict) -> None:
+    for g in gates["gates"]:
+        if g["accepted_by"]:
+            print(f"  Accepted drop: {g['reason']}")
 
 
 def _print_build(summary: dict, db: str) -> None:
@@ -568,8 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-practice", type=int, default=15_000, help="largest practice list size")
     p.set_defaults(run=cmd_synth)
 
-    p = command("check", "check every feed in a folder against its contract; counts reconcile")
+    p = command(
+        "check",
+        "check every feed in a folder against its contract (counts reconcile) and the gates a "
+        "build would meet against the registry in --db; writes nothing",
+    )
     p.add_argument("--feeds", default="synthetic/feeds")
+    p.add_argument("--db", default="stratify.duckdb", help="the registry to compare with, if any")
     p.add_argument(
         "--data-cut",
         type=date.fromisoformat,
@@ -588,6 +665,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default: manifest.json beside the feeds, else today",
     )
+    p.add_argument(
+        "--accept-drop",
+        action="append",
+        default=[],
+        metavar="FEED",
+        help="accept a known drop in this feed (repeatable); needs --by and --why",
+    )
+    p.add_argument("--by", default=None, help="who accepts the drop (kept in meta.builds)")
+    p.add_argument("--why", default=None, help="why the drop is accepted (kept in meta.builds)")
     p.set_defaults(run=cmd_build)
 
     p = command("evaluate-linkage", "precision, recall and F1 of linkage against ground truth")
@@ -729,6 +815,10 @@ def main(argv: list[str] | None = None) -> int:
         result = args.run(args)
     except CommandError as exc:
         print(f"stratify {args.command}: {exc}", file=sys.stderr)
+        for line in exc.details:
+            print(f"  {line}", file=sys.stderr)
+        if args.json and exc.result is not None:
+            print(json.dumps(exc.result, default=str))
         return 1
     except Exception as exc:  # the contract and file errors already name file, row and column
         import duckdb

@@ -194,6 +194,7 @@ def synthesise(
         "format": fmt,
         "codelists_version": codelists.manifest()["version"],
         "feeds": {feed: writers[feed].path.name for feed in FEEDS},
+        "rows": summary["rows"],  # rows per feed file: build refuses a file with fewer (truncated)
     }
     (out / "feeds" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     say(f"done in {summary['seconds']}s")
