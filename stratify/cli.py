@@ -254,19 +254,77 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
     return result
 
 
-def _open(db: str):
+def _open(db: str, *needs: str):
+    """The database, with every table in `needs` present (and holding rows where REQUIRED says
+    so); otherwise a sentence naming what is missing and the command that makes it."""
     from stratify import database
 
     if not Path(db).exists():
         raise CommandError(f"{db}: no such database; run stratify build first")
-    return database.connect(db)
+    con = database.connect(db)
+    try:
+        for table in needs:
+            _require(con, db, table)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# What each stage reads before it can start: (what is missing, the command that makes it, whether
+# the table must also hold rows).
+REQUIRED = {
+    "registry.build_info": ("no registry", "run stratify build first", False),
+    "registry.spells": (
+        "no accepted hospital spell in the registry (the model and the audit need admissions)",
+        "run stratify build on a delivery whose apc_spells feed passes its contract",
+        True,
+    ),
+    "registry.events": ("no registry", "run stratify build first", False),
+    "ref.practices": ("no registry", "run stratify build first", False),
+    "models.trained": ("no trained model", "run stratify train first", True),
+    "risk.scores": ("no risk scores", "run stratify score first", True),
+}
+# The stage that makes each schema, for a table no command checked for up front.
+MADE_BY = {
+    "staging": "stratify build", "registry": "stratify build", "ref": "stratify build",
+    "meta": "stratify build", "models": "stratify train", "risk": "stratify score",
+    "features": "stratify score", "care": "stratify candidates, adherence or conference",
+    "audit": "stratify audit", "ops": "stratify candidates",
+}  # fmt: skip
+
+
+def _require(con, db: str, table: str) -> None:
+    from stratify.registry.models import query
+
+    what, command, rows = REQUIRED[table]
+    schema, name = table.split(".")
+    present = query(con, "app/table_exists", {"schema": schema, "table": name})["present"][0]
+    if present and rows:
+        present = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()
+        present = present[0][0] > 0
+    if not present:
+        raise CommandError(f"{db}: {what}; {command}")
+
+
+def _missing_table(exc: Exception) -> str | None:
+    """A sentence for DuckDB's 'table does not exist' (never its SQL text), or None."""
+    import re
+
+    first = str(exc).splitlines()[0]
+    found = re.search(r'Table with name "?([\w.]+?)"? does not exist', first)
+    if not found:
+        return None
+    table = found.group(1)
+    command = MADE_BY.get(table.split(".")[0], "the stage that makes it")
+    return f"the database has no {table} yet; run {command} first"
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
     from stratify.models import card
     from stratify.models.train import TrainError, latest, train
 
-    con = _open(args.db)
+    con = _open(args.db, "registry.build_info", "registry.spells")
     try:
         summary = train(con, index_date=args.index_date, say=_progress(args))
         html_path = Path(args.card)
@@ -300,7 +358,7 @@ def cmd_score(args: argparse.Namespace) -> dict:
     from stratify.models.score import score
     from stratify.models.train import TrainError
 
-    con = _open(args.db)
+    con = _open(args.db, "registry.build_info", "models.trained")
     try:
         if args.also_previous_month:  # last month's scores, for "change since last month"
             from stratify.models.train import data_cut
@@ -359,11 +417,12 @@ def cmd_evaluate_model(args: argparse.Namespace) -> dict:
     return result
 
 
-def _care_db(db: str):
+def _care_db(db: str, *needs: str):
     from stratify import operational
 
     if not Path(db).exists():
         raise CommandError(f"{db}: no such database; run stratify build first")
+    _open(db, *needs).close()  # what the stage needs, checked before anything is written
     operational.migrate(Path(db))
     return _open(db)
 
@@ -371,7 +430,7 @@ def _care_db(db: str):
 def cmd_candidates(args: argparse.Namespace) -> dict:
     from stratify.care import candidates
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info", "risk.scores")
     try:
         summary = candidates(con)
         rows = con.sql(
@@ -437,7 +496,7 @@ def cmd_adherence(args: argparse.Namespace) -> dict:
     from stratify.protocols import ProtocolError
     from stratify.protocols.adherence import run
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info")
     try:
         as_of = args.as_of or data_cut(con)
         summary = run(con, as_of, say=_progress(args))
@@ -462,7 +521,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
     from stratify import conference, pack
 
     if args.cluster == "all":
-        con = _open(args.db)
+        con = _open(args.db, "ref.practices", "risk.scores")
         clusters = [
             r[0]
             for r in con.execute(
@@ -472,7 +531,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
         con.close()
         return {"clusters": [cmd_conference(argparse.Namespace(**{**vars(args), "cluster": c, "out": None}))
                              for c in clusters]}  # fmt: skip
-    con = _care_db(args.db)
+    con = _care_db(args.db, "ref.practices", "risk.scores")
     try:
         listed = conference.build_list(con, args.cluster, args.month)
         actions = conference.open_actions(con, args.cluster)
@@ -524,7 +583,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
 def cmd_timeline(args: argparse.Namespace) -> dict:
     from stratify import conference
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.events")
     try:
         frame = conference.timeline(con, args.person_id)
     finally:
@@ -542,7 +601,7 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     from stratify.audit.run import default_months, month_ends, run
     from stratify.models.train import TrainError, data_cut
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info", "registry.spells")
     try:
         cut = args.as_of or data_cut(con)
         if args.months is None:
@@ -552,6 +611,11 @@ def cmd_audit(args: argparse.Namespace) -> dict:
             for _ in range(args.months - 1):
                 first = (first - timedelta(days=1)).replace(day=1)
             months = month_ends(first, cut)
+        if not months:
+            raise CommandError(
+                f"no month up to {cut} has a year of hospital spells behind it; the audit needs "
+                "a delivery with at least a year of admissions (stratify build)"
+            )
         summary = run(con, months, say=_progress(args))
     except TrainError as exc:
         raise CommandError(str(exc)) from exc
@@ -825,6 +889,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from stratify.contracts import ContractError
 
+        if isinstance(exc, duckdb.CatalogException) and _missing_table(exc):
+            print(f"stratify {args.command}: {_missing_table(exc)}", file=sys.stderr)
+            return 1
         if isinstance(exc, ContractError | OSError | ValueError | duckdb.Error):
             print(f"stratify {args.command}: {exc}", file=sys.stderr)
             return 1
