@@ -115,6 +115,7 @@ def build(
             where = reference if required in REFERENCE else feeds
             raise BuildError(f"{where}: no {required}.parquet or {required}.csv (required)")
     started = time.perf_counter()
+    new_file = not Path(db).exists()
     try:
         con = contracts.connect(db)
     except duckdb.Error as exc:
@@ -137,8 +138,13 @@ def build(
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    finally:
+    except BaseException:
         con.close()
+        if new_file:  # a failed first build leaves no empty database to be mistaken for one
+            for leftover in (Path(db), Path(f"{db}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    con.close()
     summary["seconds"] = round(time.perf_counter() - started, 1)
     say(f"registry committed to {db} in {summary['seconds']}s")
     return summary
