@@ -189,6 +189,11 @@ def evaluate(
         if with_people and latest is not None and before is not None
         else (set(), {})
     )
+    patients = frame.filter(pl.col("feed") == "patients")
+    kept = _share(
+        patients["people"].sum() if with_people else None,
+        patients["people_before"].sum() if before is not None else None,
+    )
     gates: list[Gate] = []
     feeds: dict[str, dict] = {}
     for r in frame.sort("feed").iter_rows(named=True):  # one row per feed: nine at most
@@ -196,6 +201,9 @@ def evaluate(
         rate = _share(r["rows_accepted"], r["rows_read"])
         row_fall = _fall(r["rows_read"], r["rows_read_before"])
         people_fall = _fall(r["people"], r["people_before"])
+        beyond = None  # a feed reaching fewer people because fewer are registered is the
+        if feed != "patients" and people_fall is not None and kept:  # patients gate's business
+            beyond = round(max(0.0, 1 - (1 - people_fall) / kept), 4)
         feeds[feed] = {
             "rows_read": r["rows_read"],
             "rows_read_before": r["rows_read_before"],
@@ -207,6 +215,7 @@ def evaluate(
             "people": r["people"],
             "people_before": r["people_before"],
             "people_fall": people_fall,
+            "people_fall_beyond_patients": beyond,
             "practices_latest_event_back": len(went_back.get(feed, []))
             if feed in compared
             else None,
@@ -224,6 +233,8 @@ def evaluate(
     by_feed = {a.feed: a for a in accepted}
     for g in gates:
         drop = by_feed.get(g.feed)
+        if drop is None and g.gate == "latest_event_date":  # people who left took their dates
+            drop = by_feed.get("patients")
         if not g.passed and drop and g.gate not in ABSOLUTE:
             g.accepted_by = drop.by
             g.reason = f"{g.reason} (accepted by {drop.by}: {drop.why})"
@@ -279,13 +290,14 @@ def _feed_gates(feed, r, figures, limits, settings, top_reason) -> list[Gate]:
                  f"{feed}: {read:,} rows against {r['rows_read_before']:,} in the previous build, "
                  f"down {fall:.1%} (at most {limits.max_row_fall:.0%})")
         )  # fmt: skip
-    people_fall = figures["people_fall"]
-    if feed != "patients" and people_fall is not None:
+    people_fall = figures["people_fall_beyond_patients"]
+    if people_fall is not None:
         ok = people_fall <= limits.max_people_fall
         out.append(
             Gate("people_fell", feed, ok, people_fall, limits.max_people_fall, None if ok else
                  f"{feed}: reaches {r['people']:,} people against {r['people_before']:,} in the "
-                 f"previous build, down {people_fall:.1%} (at most {limits.max_people_fall:.0%})")
+                 f"previous build, down {people_fall:.1%} more than patients (at most "
+                 f"{limits.max_people_fall:.0%})")
         )  # fmt: skip
     return out
 

@@ -105,6 +105,27 @@ def test_patients_losing_more_than_the_share_of_people_is_refused():
     assert _failed(gates.evaluate(now, before, SETTINGS)) == {("people_lost", "patients")}
 
 
+def test_a_feed_reaching_fewer_people_only_because_fewer_are_registered_passes():
+    before = _previous(patients=(100, 100, 100), gp_events=(500, 500, 80))
+    now = _loads(patients=(100, 100), gp_events=(500, 500)).with_columns(people=pl.Series([50, 40]))
+    result = gates.evaluate(
+        now, before, SETTINGS, accepted=[gates.AcceptedDrop("patients", "a", "b")]
+    )
+    assert ("people_fell", "gp_events") not in {
+        (g.gate, g.feed) for g in result.gates if not g.passed
+    }
+    assert result.feeds["gp_events"]["people_fall"] == 0.5
+    assert result.feeds["gp_events"]["people_fall_beyond_patients"] == 0.0
+
+
+def test_a_feed_reaching_fewer_people_than_the_registered_fall_explains_is_refused():
+    before = _previous(patients=(100, 100, 100), gp_events=(500, 500, 80))
+    now = _loads(patients=(100, 100), gp_events=(500, 500)).with_columns(
+        people=pl.Series([100, 60])
+    )
+    assert _failed(gates.evaluate(now, before, SETTINGS)) == {("people_fell", "gp_events")}
+
+
 def test_a_latest_event_date_going_back_at_a_practice_is_refused():
     before = _previous(patients=(100, 100, 100), apc_spells=(100, 100, 60))
     before.latest = pl.DataFrame(
