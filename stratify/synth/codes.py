@@ -139,3 +139,23 @@ def draw_medicines(rng: np.random.Generator, medicine: np.ndarray) -> tuple[np.n
         code[at] = p["code"].to_numpy()[pick]
         term[at] = p["term"].to_numpy()[pick]
     return code, term
+
+
+@cache
+def icd10_pool(name: str, head: str) -> pl.DataFrame:
+    """Four-character ICD-10 codes of a list (HES records primary diagnoses at four characters),
+    `head` first; a list with no four-character codes gives `head` alone."""
+    codes = codelists.load(name).codes.filter(pl.col("code").str.len_chars() == 4)
+    ranked = (
+        pl.concat([pl.DataFrame({"code": [head]}), codes.select("code")])
+        .unique("code", keep="first", maintain_order=True)
+        .with_columns(first=pl.col("code") != head)
+        .sort("first", "code")
+    )
+    weight = 1.0 / np.arange(1, ranked.height + 1) ** SKEW
+    return ranked.select("code").with_columns(weight=pl.Series(weight / weight.sum()))
+
+
+def draw_icd10(rng: np.random.Generator, name: str, head: str, n: int) -> np.ndarray:
+    p = icd10_pool(name, head)
+    return p["code"].to_numpy()[rng.choice(p.height, size=n, p=p["weight"].to_numpy())]

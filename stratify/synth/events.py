@@ -19,21 +19,22 @@ from stratify.synth.population import NEVER, People
 YEAR = 365.25
 
 # Primary ICD-10 diagnosis (HES style, four characters) for an emergency admission caused by a
-# long-term condition, and for the generic acute causes.
+# long-term condition: drawn from the condition's published ICD-10 list, the usual code first.
 CONDITION_ICD10 = {
-    "heart_failure": "I509",
-    "copd": "J441",
-    "diabetes_type2": "E119",
-    "diabetes_type1": "E109",
-    "atrial_fibrillation": "I489",
-    "ischaemic_heart_disease": "I219",
-    "stroke": "I639",
-    "dementia": "F039",
-    "ckd": "N183",
-    "cancer": "C349",
-    "asthma": "J459",
-    "severe_mental_illness": "F209",
+    "heart_failure": ("icd10_heart_failure", "I509"),
+    "copd": ("icd10_copd", "J441"),
+    "diabetes_type2": ("icd10_diabetes_type2", "E119"),
+    "diabetes_type1": ("icd10_diabetes_type1", "E109"),
+    "atrial_fibrillation": ("icd10_atrial_fibrillation", "I489"),
+    "ischaemic_heart_disease": ("icd10_chd", "I219"),
+    "stroke": ("icd10_stroke_tia", "I639"),
+    "dementia": ("icd10_dementia", "F039"),
+    "ckd": ("icd10_ckd", "N183"),
+    "cancer": ("icd10_cancer", "C349"),
+    "asthma": ("icd10_asthma", "J459"),
+    "severe_mental_illness": ("icd10_schizophrenia", "F209"),
 }
+# and for the generic acute causes
 ACUTE_ICD10 = np.array(
     ["J189", "N390", "S720", "R074", "R55X", "L039", "A419", "R104", "F059", "E86X", "J22X", "R060"]
 )
@@ -370,7 +371,7 @@ def apc_spells(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFra
         for name in present_names:
             has = chunk.onsets[idx, ITEM_INDEX[name]] <= age
             take = has & (rng.random(len(idx)) < 0.35)
-            diag = np.where(take, CONDITION_ICD10[name], diag)
+            diag = np.where(take, codes.draw_icd10(rng, *CONDITION_ICD10[name], len(idx)), diag)
         method = rng.choice(
             np.array(["21", "22", "23", "28"]), size=len(idx), p=[0.76, 0.14, 0.04, 0.06]
         )
