@@ -144,8 +144,11 @@ def draw_medicines(rng: np.random.Generator, medicine: np.ndarray) -> tuple[np.n
 @cache
 def icd10_pool(name: str, head: str) -> pl.DataFrame:
     """Four-character ICD-10 codes of a list (HES records primary diagnoses at four characters),
-    `head` first; a list with no four-character codes gives `head` alone."""
-    codes = codelists.load(name).codes.filter(pl.col("code").str.len_chars() == 4)
+    `head` first; a list with no four-character codes gives `head` alone. External causes (V-Y)
+    and status codes (Z) in a condition's list are never the primary diagnosis of its admission."""
+    codes = codelists.load(name).codes.filter(
+        (pl.col("code").str.len_chars() == 4) & ~pl.col("code").str.contains("^[V-Z]")
+    )
     ranked = (
         pl.concat([pl.DataFrame({"code": [head]}), codes.select("code")])
         .unique("code", keep="first", maintain_order=True)

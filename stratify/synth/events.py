@@ -34,7 +34,8 @@ CONDITION_ICD10 = {
     "asthma": ("icd10_asthma", "J459"),
     "severe_mental_illness": ("icd10_schizophrenia", "F209"),
 }
-# and for the generic acute causes
+# Generic acute causes of emergency admission and elective diagnoses (as in icd10_acute and
+# icd10_elective, our own lists).
 ACUTE_ICD10 = np.array(
     ["J189", "N390", "S720", "R074", "R55X", "L039", "A419", "R104", "F059", "E86X", "J22X", "R060"]
 )
