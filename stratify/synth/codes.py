@@ -68,6 +68,12 @@ HEAD: dict[str, tuple[str, ...]] = {
 ALSO: dict[str, frozenset[str]] = {"structured_medication_review": frozenset({"medication_review"})}
 
 
+def _weights(n: int) -> pl.Series:
+    """Zipf-like shares for n ranked codes: 1 / rank ** SKEW, summing to one."""
+    w = 1.0 / np.arange(1, n + 1) ** SKEW
+    return pl.Series("weight", w / w.sum())
+
+
 @cache
 def _tags() -> pl.DataFrame:
     """code -> every concept or eFI deficit (as `efi:<deficit>`) that a record of it counts for."""
@@ -107,11 +113,12 @@ def pool(name: str, means: frozenset[str] | None = None) -> pl.DataFrame:
         head=pl.col("code").replace_strict(head, default=len(head), return_dtype=pl.Int64),
         length=pl.col("term").fill_null("").str.replace(r" \([a-z /]+\)$", "").str.len_chars(),
     ).sort("head", "length", "code")
-    weight = 1.0 / np.arange(1, ranked.height + 1) ** SKEW
-    return ranked.select("code", "term").with_columns(weight=pl.Series(weight / weight.sum()))
+    return ranked.select("code", "term").with_columns(_weights(ranked.height))
 
 
-def draw(rng: np.random.Generator, name: str, n: int, means: frozenset[str] | None = None):
+def draw(
+    rng: np.random.Generator, name: str, n: int, means: frozenset[str] | None = None
+) -> np.ndarray:
     """n codes for the list `name`, with the list's skewed spread."""
     p = pool(name, means)
     return p["code"].to_numpy()[rng.choice(p.height, size=n, p=p["weight"].to_numpy())]
@@ -124,8 +131,7 @@ def medicine_pool(medicine: str) -> pl.DataFrame:
     if codes.is_empty():
         raise ValueError(f"no dm+d code for medicine {medicine!r} in the medicines list")
     ranked = codes.with_columns(length=pl.col("term").str.len_chars()).sort("length", "code")
-    weight = 1.0 / np.arange(1, ranked.height + 1) ** SKEW
-    return ranked.select("code", "term").with_columns(weight=pl.Series(weight / weight.sum()))
+    return ranked.select("code", "term").with_columns(_weights(ranked.height))
 
 
 def draw_medicines(rng: np.random.Generator, medicine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,8 +161,7 @@ def icd10_pool(name: str, head: str) -> pl.DataFrame:
         .with_columns(first=pl.col("code") != head)
         .sort("first", "code")
     )
-    weight = 1.0 / np.arange(1, ranked.height + 1) ** SKEW
-    return ranked.select("code").with_columns(weight=pl.Series(weight / weight.sum()))
+    return ranked.select("code").with_columns(_weights(ranked.height))
 
 
 def draw_icd10(rng: np.random.Generator, name: str, head: str, n: int) -> np.ndarray:
