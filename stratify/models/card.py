@@ -5,12 +5,43 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
+
+import yaml
 
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
 from stratify.models import metrics
+
+CONFERENCE = Path(__file__).resolve().parents[1] / "care" / "conference.yaml"
+NET_BENEFIT_THRESHOLDS = np.round(np.arange(0.01, 0.51, 0.01), 2)
+INTENDED_USE = (
+    "To rank the registered population of a practice or cluster by their risk of an emergency "
+    "admission in the next 12 months, so that a multidisciplinary team chooses whom to review "
+    "for proactive care. A score is a prompt for clinical review, never a decision."
+)
+MUST_NOT_USE = (
+    "Not for decisions about an individual's treatment, eligibility for a service or access to "
+    "care without clinical review; not for people outside the registered population it was "
+    "trained on (other areas, other data feeds) until it has been validated there; not for "
+    "children's services; not as a measure of the quality of a practice."
+)
+SYNTHETIC = (
+    "Every record this model learned from is synthetic (NHS numbers from the 999 test range): "
+    "the figures on this card describe how the method performs on simulated people whose "
+    "risk is known. They are not evidence of how it performs on a real population, which must "
+    "be measured on real data before clinical use."
+)
+LIMITS = (
+    "The outcome counts only admissions recorded in the hospital feed; admissions elsewhere are "
+    "missed. Deaths without admission count as no admission. Deprivation comes from the address at "
+    "the data cut (a mild look-ahead in training). People with an incomplete record (a feed "
+    "missing for their practice, or hospital activity with no GP record) are scored by a model "
+    "of what is known for everyone and flagged. Performance drifts as care changes: scores are "
+    "refreshed monthly and the card says when the model was trained."
+)
 
 AGE_BANDS = ((0, 18, "0-17"), (18, 45, "18-44"), (45, 65, "45-64"), (65, 75, "65-74"),
              (75, 85, "75-84"), (85, 200, "85+"))  # fmt: skip
@@ -88,6 +119,7 @@ def evaluate(
                     out["warnings"] += _departures(family, label, sub, whole, rules)
         out["models"][name] = entry
     lgbm = predictions["lightgbm"]
+    out["decision"] = _decision(frame, y, lgbm, cfg, groups)
     for other in ("prior_admissions", "logistic", "efi_and_age"):
         out["comparisons"][f"lightgbm_minus_{other}"] = _paired_difference(
             y, lgbm, predictions[other], cfg["seed"]
@@ -105,6 +137,167 @@ def evaluate(
             f"to {vs_logistic['high']:+.3f}). That is a finding, not a failure."
         )
     return out
+
+
+def _decision(frame, y, p, cfg, groups) -> dict:
+    """The card's tables for the model in use: threshold table, decision curve, capacity,
+    calibration over the whole range and its errors, overall and by subgroup."""
+    shares = np.cumsum([t["share"] for t in cfg["tiers"]])[:-1]
+    cap = yaml.safe_load(CONFERENCE.read_text())["cap_per_practice"] if CONFERENCE.exists() else 4
+    practice = frame["practice_code"].to_numpy()
+    test_share = cfg["split"]["test"]
+    per_practice = []
+    for code in sorted(set(practice)):
+        mask = practice == code
+        share = min(1.0, 12 * cap / (mask.sum() / test_share))  # a year of conference places
+        ppv, sensitivity = metrics.top_fraction(y[mask], p[mask], share)
+        per_practice.append({"practice_code": code, "people": int(mask.sum() / test_share),
+                             "places_per_year": 12 * cap, "share_reviewed": share, "ppv": ppv,
+                             "sensitivity": sensitivity})  # fmt: skip
+    by_group = []
+    for family, members in {"all": {"everyone": np.ones(len(y), dtype=bool)}, **groups}.items():
+        for label, mask in members.items():
+            if mask.sum() == 0 or y[mask].sum() == 0:
+                continue
+            s = metrics.summary(y[mask], p[mask])
+            by_group.append({
+                "family": family, "group": label, "people": s["people"], "events": s["events"],
+                "auroc": s["auroc"], "auroc_low": s["auroc_low"], "auroc_high": s["auroc_high"],
+                "observed_over_expected": s["observed_over_expected"], "oe_low": s["oe_low"],
+                "oe_high": s["oe_high"], "calibration_intercept": s["calibration_intercept"],
+                "calibration_slope": s["calibration_slope"], **metrics.calibration_errors(y[mask], p[mask]),
+            })  # fmt: skip
+    return {
+        "thresholds": metrics.threshold_table(y, p, [float(s) for s in shares]),
+        "net_benefit": metrics.net_benefit(y, p, NET_BENEFIT_THRESHOLDS),
+        "capacity": metrics.reviews_to_reach(y, p),
+        "capacity_by_practice": per_practice,
+        "calibration_curve": metrics.calibration_curve(y, p),
+        "calibration_by_group": by_group,
+    }
+
+
+def facts(con, cfg, booster, params, search, calibration_method, start, frame, y, part, known,
+          cost, constraint_list) -> dict:  # fmt: skip
+    """What the run knows about itself: trees and why training stopped, the settings chosen, the
+    constraints and their cost, intended use, synthetic data, limits and a PROBAST checklist."""
+    trees, rounds = booster.best_iteration, booster.current_iteration()
+    stopping = cfg["lightgbm"]["early_stopping_rounds"]
+    if rounds >= cfg["lightgbm"]["max_rounds"]:
+        why = f"reached the limit of {rounds} rounds"
+    else:
+        why = (f"early stopping: validation log-loss did not improve for {stopping} rounds after "
+               f"tree {trees} ({rounds} rounds fitted)")  # fmt: skip
+    few = trees < cfg.get("few_trees", 20)
+    in_use = (
+        f"The trees add {trees} small steps to the logistic regression: in effect the logistic "
+        "regression (with the monotone constraints) is the model in use."
+        if few
+        else f"LightGBM: {trees} trees boosted from the logistic regression's log-odds."
+    )
+    synthetic = bool(con.execute(
+        "SELECT coalesce(bool_and(nhs_number LIKE '999%'), false) FROM registry.person"
+    ).fetchall()[0][0])  # fmt: skip
+    n_train = int((part == 0).sum())
+    events_train = int(y[part == 0].sum())
+    parameters = len(frame.columns)
+    warnings = []
+    if few:
+        warnings.append(in_use)
+    costs = (cost["lightgbm_unconstrained"] - cost["lightgbm_constrained"],
+             cost["logistic_unconstrained"] - cost["logistic_constrained"])  # fmt: skip
+    incomplete = int(frame["incomplete_record"].sum())
+    probast = [
+        ("participants", "data source", "low",
+         f"a linked registry of {frame.height:,} people registered and alive on the index date; "
+         "every registered person is included (no selection by service use)"),
+        ("participants", "inclusions and exclusions", "low",
+         "registered before the index date and not deregistered or dead on it; nobody else excluded"),
+        ("predictors", "defined and assessed alike for all", "low",
+         "the same SQL computes every feature at training and at scoring, from events strictly "
+         "before the index date (a test inserts later events and nothing changes)"),
+        ("predictors", "available at the time the model is used", "some concern",
+         "all but deprivation, which comes from the address at the data cut"),
+        ("predictors", "missing data", "low" if incomplete == 0 else "some concern",
+         f"{incomplete:,} people with an incomplete record are scored by the model of what is "
+         "known for everyone and flagged; a feed missing for a practice is unknown, not zero"),
+        ("outcome", "defined and determined alike for all", "low",
+         "emergency admission (admission method 2x) in the 12 months from the index date, from the "
+         "hospital feed, for everyone"),
+        ("outcome", "determined without knowledge of predictors", "low",
+         "from admissions after the index date only"),
+        ("outcome", "time interval", "low", "12 months, fully observed before the data cut"),
+        ("analysis", "enough participants with the outcome", "low" if events_train >= 10 * parameters else "some concern",
+         f"{events_train:,} events in {n_train:,} training people; {events_train / max(parameters, 1):.0f} "
+         f"events per candidate feature ({parameters} columns)"),
+        ("analysis", "continuous predictors handled", "low",
+         "kept continuous (trees and a linear start); no dichotomising"),
+        ("analysis", "overfitting accounted for", "low",
+         f"settings chosen on a validation part, early stopping there, calibration ({calibration_method}) "
+         "chosen there; every figure on this card from a held-out test part"),
+        ("analysis", "calibration and discrimination both reported", "low",
+         "AUROC with intervals; calibration-in-the-large, slope, Eavg, E90, Emax, over the whole range "
+         "and by subgroup"),
+        ("analysis", "complexities of the data", "some concern",
+         "death is a competing event counted as no admission; no clustering by practice in the model"),
+    ]  # fmt: skip
+    return {
+        "intended_use": INTENDED_USE,
+        "must_not_use": MUST_NOT_USE,
+        "synthetic": synthetic,
+        "synthetic_statement": SYNTHETIC if synthetic else "",
+        "limits": LIMITS,
+        "trees": trees,
+        "rounds_fitted": rounds,
+        "why_training_stopped": why,
+        "model_in_use": in_use,
+        "logistic_in_effect": few,
+        "lightgbm_start": start,
+        "settings_chosen": params,
+        "settings_search": search,
+        "constraints": constraint_list,
+        "constraint_cost": cost,
+        "constraint_auroc_cost": {"lightgbm": costs[0], "logistic": costs[1]},
+        "incomplete_records": incomplete,
+        "known_model": {"features": known["features"], "trees": known["trees"]},
+        "probast": [dict(zip(("domain", "item", "risk_of_bias", "detail"), r, strict=True))
+                    for r in probast],  # fmt: skip
+        "warnings": warnings,
+    }
+
+
+def store_tables(con, model_id: str, content: dict) -> None:
+    """The card as tables (models.card_*), one row set per model, for the app's Model page."""
+    d, f = content["decision"], content["facts"]
+    tables = {
+        "card_thresholds": d["thresholds"],
+        "card_net_benefit": d["net_benefit"],
+        "card_capacity": d["capacity"],
+        "card_capacity_by_practice": d["capacity_by_practice"],
+        "card_calibration": d["calibration_curve"],
+        "card_calibration_by_group": d["calibration_by_group"],
+        "card_performance": [{"model": k, **v["overall"]} for k, v in content["models"].items()],
+        "card_constraints": [{**c, "features": ", ".join(c["features"])} for c in f["constraints"]],
+        "card_search": [{**r, "chosen": all(r[k] == f["settings_chosen"][k] for k in f["settings_chosen"])}
+                        for r in f["settings_search"]],  # fmt: skip
+        "card_probast": f["probast"],
+        "card_facts": [
+            {"item": k, "value": str(f[k])}
+            for k in ("intended_use", "must_not_use", "synthetic", "synthetic_statement", "limits",
+                      "trees", "rounds_fitted", "why_training_stopped", "model_in_use",
+                      "logistic_in_effect", "lightgbm_start", "incomplete_records")
+        ] + [{"item": f"auroc_{k}", "value": f"{v:.4f}"} for k, v in f["constraint_cost"].items()
+             if isinstance(v, float)],  # fmt: skip
+    }
+    for name, rows in tables.items():
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
+            model_id=pl.lit(model_id)
+        )
+        con.register("__card", frame.to_arrow())
+        con.execute(f"CREATE TABLE IF NOT EXISTS models.{name} AS SELECT * FROM __card LIMIT 0")
+        con.execute(f"DELETE FROM models.{name} WHERE model_id = ?", [model_id])
+        con.execute(f"INSERT INTO models.{name} BY NAME SELECT * FROM __card")
+        con.unregister("__card")
 
 
 def _departures(family: str, label: str, sub: dict, whole: dict, rules: dict) -> list[str]:

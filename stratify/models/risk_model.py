@@ -27,6 +27,10 @@ class RiskModel:
     booster: lgb.Booster
     start: LinearModel | None = None  # the linear model the trees were boosted from, if any
     calibrator: Calibrator | None = None  # chosen after the trees, on the validation part
+    # For records that lack a feed (features.coverage): the model of what is known for everyone,
+    # reading `known.columns` of the same matrix.
+    known: RiskModel | None = None
+    columns: list[str] | None = None  # the features this model reads, when it is `known`
 
     def margin(self, x: np.ndarray, num_threads: int = 2) -> np.ndarray:
         """Uncalibrated log-odds: the start's linear predictor plus the trees."""
@@ -47,8 +51,18 @@ class RiskModel:
         linear = None
         if start:
             linear = LinearModel(**json.loads(record["baselines"])[start])
+        known = None
+        if record.get("known_model"):
+            k = json.loads(record["known_model"])
+            known = cls(
+                lgb.Booster(model_str=k["lightgbm_model"]),
+                LinearModel(**k["start"]) if k["start"] else None,
+                Calibrator(**k["calibrator"]),
+                columns=k["features"],
+            )
         return cls(
             lgb.Booster(model_str=record["lightgbm_model"]),
             linear,
             Calibrator(**json.loads(record["calibrator"])),
+            known,
         )
