@@ -181,13 +181,13 @@ def facts(con, cfg, booster, params, search, calibration_method, start, frame, y
           cost, constraint_list) -> dict:  # fmt: skip
     """What the run knows about itself: trees and why training stopped, the settings chosen, the
     constraints and their cost, intended use, synthetic data, limits and a PROBAST checklist."""
-    trees, rounds = booster.best_iteration, booster.current_iteration()
-    stopping = cfg["lightgbm"]["early_stopping_rounds"]
-    if rounds >= cfg["lightgbm"]["max_rounds"]:
-        why = f"reached the limit of {rounds} rounds"
+    trees, stopping = booster.best_iteration, cfg["lightgbm"]["early_stopping_rounds"]
+    if trees >= cfg["lightgbm"]["max_rounds"]:
+        why, rounds = f"reached the limit of {trees} rounds", trees
     else:
-        why = (f"early stopping: validation log-loss did not improve for {stopping} rounds after "
-               f"tree {trees} ({rounds} rounds fitted)")  # fmt: skip
+        rounds = trees + stopping
+        why = (f"early stopping: validation log-loss was lowest after tree {trees}; the next "
+               f"{stopping} trees did not improve it")  # fmt: skip
     few = trees < cfg.get("few_trees", 20)
     in_use = (
         f"The trees add {trees} small steps to the logistic regression: in effect the logistic "
@@ -286,8 +286,8 @@ def store_tables(con, model_id: str, content: dict) -> None:
             for k in ("intended_use", "must_not_use", "synthetic", "synthetic_statement", "limits",
                       "trees", "rounds_fitted", "why_training_stopped", "model_in_use",
                       "logistic_in_effect", "lightgbm_start", "incomplete_records")
-        ] + [{"item": f"auroc_{k}", "value": f"{v:.4f}"} for k, v in f["constraint_cost"].items()
-             if isinstance(v, float)],  # fmt: skip
+        ] + [{"item": k if "trees" in k else f"auroc_{k}", "value": f"{v:.4f}" if "trees" not in k else str(int(v))}
+             for k, v in f["constraint_cost"].items() if isinstance(v, int | float)],  # fmt: skip
     }
     for name, rows in tables.items():
         frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
@@ -378,6 +378,7 @@ def render_html(model: dict) -> str:
     )
     warnings = "".join(f"<li>{html.escape(w)}</li>" for w in content["warnings"]) or "<li>none</li>"
     test = content["models"]["lightgbm"]["overall"]
+    extra = _decision_html(content) if "decision" in content and "facts" in content else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>stratify model card {html.escape(model["model_id"][:8])}</title>
 <style>body{{font-family:Arial,sans-serif;margin:2rem;color:#212b32;max-width:70rem}}
@@ -396,6 +397,7 @@ with an emergency admission.<br>
 <b>LightGBM</b>: {_start_words(model)}<br>
 <b>Outcome</b>: at least one emergency admission in 12 months. Death without admission counts as
 no admission (competing event; the cumulative incidence a proactive-care team acts on).</p>
+{_facts_html(content) if "facts" in content else ""}
 <h2>Performance on the test set</h2>
 <table><tr><th>model</th><th>AUROC (95 % CI)</th><th>AUPRC</th><th>Brier</th><th>cal. slope</th>
 <th>cal. intercept</th><th>O/E</th><th>top 1 %: PPV / sens.</th><th>top 5 %</th><th>top 10 %</th></tr>
@@ -406,4 +408,86 @@ no admission (competing event; the cumulative incidence a proactive-care team ac
 <h2>LightGBM by group</h2>
 <table><tr><th>group</th><th></th><th>people</th><th>events</th><th>AUROC</th><th>O/E</th><th>cal. slope</th></tr>
 {"".join(sub_rows)}</table>
+{extra}
 </body></html>"""
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """An HTML table: (key, heading, format) per column."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td>{html.escape(format(r[k], f) if f else str(r[k]))}</td>" for k, _, f in columns
+        ) + "</tr>"
+        for r in rows
+    )  # fmt: skip
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _facts_html(content: dict) -> str:
+    f = content["facts"]
+    cost = f["constraint_cost"]
+    synthetic = f"<p class='warn'><b>Synthetic data.</b> {html.escape(f['synthetic_statement'])}</p>" if f["synthetic"] else ""
+    return f"""{synthetic}
+<h2>Intended use</h2><p>{html.escape(f["intended_use"])}</p>
+<h2>Who must not use it, and how</h2><p>{html.escape(f["must_not_use"])}</p>
+<h2>Limits</h2><p>{html.escape(f["limits"])}</p>
+<h2>The model in use</h2><p>{html.escape(f["model_in_use"])} Training stopped by
+{html.escape(f["why_training_stopped"])}. Settings chosen on the validation part: learning rate
+{f["settings_chosen"]["learning_rate"]}, {f["settings_chosen"]["num_leaves"]} leaves, minimum leaf size
+{f["settings_chosen"]["min_child_samples"]}. {f["incomplete_records"]:,} people with an incomplete record
+are scored by a model of the {len(f["known_model"]["features"])} features known for everyone
+({f["known_model"]["trees"]} trees).</p>
+{_table(f["settings_search"], [("learning_rate", "learning rate", ""), ("num_leaves", "leaves", ""),
+    ("min_child_samples", "min leaf", ""), ("trees", "trees", ""), ("validation_logloss", "validation log-loss", ".5f")])}
+<h2>Monotone constraints</h2>
+{_table(f["constraints"], [("stem", "feature", ""), ("direction", "constraint", ""), ("reason", "why", "")])}
+<p>What they cost (test AUROC, measured both ways): LightGBM {cost["lightgbm_constrained"]:.4f} with,
+{cost["lightgbm_unconstrained"]:.4f} without; logistic regression {cost["logistic_constrained"]:.4f} with,
+{cost["logistic_unconstrained"]:.4f} without.</p>
+<h2>PROBAST-style checklist</h2>
+{_table(f["probast"], [("domain", "domain", ""), ("item", "item", ""), ("risk_of_bias", "risk of bias", ""), ("detail", "from this run", "")])}"""
+
+
+def _decision_html(content: dict) -> str:
+    d = content["decision"]
+    pct = [("share", "share flagged", ".1%"), ("flagged", "flagged", ","), ("tp", "TP", ","),
+           ("fp", "FP", ","), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%"),
+           ("specificity", "specificity", ".1%"), ("npv", "NPV", ".1%"), ("risk_at_cut", "risk at cut", ".3f")]  # fmt: skip
+    nb = go.Figure()
+    xs = [r["threshold"] for r in d["net_benefit"]]
+    for key, name in (("model", "model"), ("treat_all", "treat all"), ("treat_none", "treat none")):
+        nb.add_trace(go.Scatter(x=xs, y=[r[key] for r in d["net_benefit"]], mode="lines", name=name))
+    nb.update_layout(title="Net benefit (decision curve)", xaxis_title="threshold risk",
+                     yaxis_title="net benefit", yaxis_range=[-0.01, max(r["model"] for r in d["net_benefit"]) * 1.1],
+                     height=420, template="simple_white")  # fmt: skip
+    cal = go.Figure()
+    curve = d["calibration_curve"]
+    top = max(max(r["high"] for r in curve), max(r["expected"] for r in curve))
+    cal.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dot"}, name="perfect"))
+    cal.add_trace(go.Scatter(
+        x=[r["expected"] for r in curve], y=[r["observed"] for r in curve], mode="markers", name="twentieths",
+        error_y={"type": "data", "symmetric": False, "array": [r["high"] - r["observed"] for r in curve],
+                 "arrayminus": [r["observed"] - r["low"] for r in curve]},
+    ))  # fmt: skip
+    cal.add_trace(go.Scatter(x=[r["expected"] for r in curve], y=[r["smoothed"] for r in curve],
+                             mode="lines", name="smoothed"))  # fmt: skip
+    cal.update_layout(title="Calibration over the whole range of predicted risk", height=480,
+                      xaxis_title="predicted risk", yaxis_title="observed", template="simple_white")
+    return f"""<h2>Threshold table (model in use, test set)</h2>
+{_table([r for r in d["thresholds"] if r["cut"] == "tier"], pct)}
+<details><summary>Every 1 % of the population</summary>{_table([r for r in d["thresholds"] if r["cut"] == "percent"], pct)}</details>
+<div class="plot">{nb.to_html(full_html=False, include_plotlyjs=False)}</div>
+<h2>Capacity</h2>
+{_table(d["capacity"], [("target", "share of admitted people reached", ".0%"), ("people_reviewed", "people reviewed", ","),
+    ("share_of_population", "share of population", ".1%"), ("ppv", "PPV", ".1%")])}
+<p>PPV at each practice's share of the conference capacity (a year of places):</p>
+{_table(d["capacity_by_practice"], [("practice_code", "practice", ""), ("people", "people", ","), ("places_per_year", "places a year", ""),
+    ("share_reviewed", "share reviewed", ".1%"), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%")])}
+<h2>Calibration</h2>
+<div class="plot">{cal.to_html(full_html=False, include_plotlyjs=False)}</div>
+{_table(d["calibration_by_group"], [("family", "group", ""), ("group", "", ""), ("people", "people", ","), ("events", "events", ","),
+    ("auroc", "AUROC", ".3f"), ("auroc_low", "low", ".3f"), ("auroc_high", "high", ".3f"),
+    ("observed_over_expected", "O/E", ".2f"), ("oe_low", "low", ".2f"), ("oe_high", "high", ".2f"),
+    ("calibration_intercept", "cal. in the large", "+.3f"), ("calibration_slope", "slope", ".2f"),
+    ("eavg", "Eavg", ".4f"), ("e90", "E90", ".4f"), ("emax", "Emax", ".4f")])}"""
