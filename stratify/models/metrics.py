@@ -228,6 +228,6 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 20) -> list[dict
         rows.append({
             "bin": i + 1, "people": int(n), "events": int(k), "expected": float(p[c].mean()),
             "observed": float(phat), "low": float(centre - half), "high": float(centre + half),
-            "smoothed": float(np.nanmean(smooth[c])), "max_predicted": float(p[c].max()),
+            "smoothed": float(smooth[c].mean()), "max_predicted": float(p[c].max()),
         })  # fmt: skip
     return rows

@@ -66,16 +66,12 @@ def score(
     timings = {"features": time.perf_counter() - t0}
     t = time.perf_counter()
     risk_model = RiskModel.from_record(model)
-    margin = risk_model.margin(x)
-    raw = expit(margin)
-    probability = risk_model.calibrator(raw)
     incomplete = frame["incomplete_record"].to_numpy().astype(bool)
+    margin, probability = risk_model.predict(x, incomplete, columns)
+    raw = expit(margin)
     known, xk = risk_model.known, None
     if known is not None and incomplete.any():  # scored from what is known for everyone
         xk = np.ascontiguousarray(x[np.ix_(incomplete, [columns.index(c) for c in known.columns])])
-        margin[incomplete] = known.margin(xk)
-        raw[incomplete] = expit(margin[incomplete])
-        probability[incomplete] = known.calibrator(raw[incomplete])
     # Rank on calibrated risk, ties by the raw score: within one model calibration keeps the raw
     # order (isotonic steps would otherwise leave ties that row order breaks at random), and
     # across the two models it compares like with like.

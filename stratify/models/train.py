@@ -116,8 +116,7 @@ def train(
     t = time.perf_counter()
     logistic_margin = linear["logistic"].margin_x(x)
     init = logistic_margin if start == "logistic" else None
-    params, search = _choose_params(x, y, full_part, columns, cfg, init, monotone)
-    booster = _fit_lightgbm(x, y, full_part, columns, cfg, init, params, monotone)
+    params, search, booster = _choose_params(x, y, full_part, columns, cfg, init, monotone)
     margin = booster.predict(x, raw_score=True, num_threads=2)
     raw = expit(margin if init is None else margin + init)
     calibrator, calibration_scores = calibration.choose(
@@ -233,17 +232,18 @@ def _fit_lightgbm(
     )  # fmt: skip
 
 
-def _choose_params(x, y, part, columns, cfg, init, monotone) -> tuple[dict, list[dict]]:
+def _choose_params(x, y, part, columns, cfg, init, monotone) -> tuple[dict, list[dict], lgb.Booster]:
     """The candidate in risk.yaml's lightgbm_search with the lowest validation log-loss (all
-    settings in risk.yaml's lightgbm when there is no search)."""
+    settings in risk.yaml's lightgbm when there is no search), its booster, and every try."""
     candidates = cfg.get("lightgbm_search") or [{k: cfg["lightgbm"][k] for k in SEARCHED}]
-    tried = []
+    tried, best, best_loss = [], None, np.inf
     for candidate in candidates:
         booster = _fit_lightgbm(x, y, part, columns, cfg, init, candidate, monotone)
         loss = booster.best_score["valid_0"]["binary_logloss"]
         tried.append({**candidate, "trees": booster.best_iteration, "validation_logloss": loss})
-    best = min(tried, key=lambda r: r["validation_logloss"])
-    return {k: best[k] for k in SEARCHED}, tried
+        if loss < best_loss:
+            best, best_loss = (candidate, booster), loss
+    return {k: best[0][k] for k in SEARCHED}, tried, best[1]
 
 
 def _fit_known(frame, x, y, part, columns, cfg, params, monotone, start) -> dict:

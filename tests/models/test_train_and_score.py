@@ -165,7 +165,10 @@ def test_the_stored_scores_are_the_models_calibrated_probabilities(scored_regist
     risk = RiskModel.from_record(model)
     x = matrix(frame, json.loads(model["features"]))
     scores = _read(db, "SELECT probability FROM risk.scores ORDER BY person_id")["probability"]
-    assert np.allclose(scores.to_numpy(), risk.probability(x))
+    incomplete = frame["incomplete_record"].to_numpy()
+    assert np.allclose(scores.to_numpy(), risk.probability(x, incomplete))
+    # Complete records from the full model, incomplete ones from the model of what is known.
+    assert np.allclose(scores.to_numpy()[~incomplete], risk.probability(x)[~incomplete])
 
 
 def test_every_scored_patient_has_five_reasons_in_plain_words(scored_registry):
