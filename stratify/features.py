@@ -67,6 +67,4 @@ def model_columns(frame: pl.DataFrame) -> list[str]:
 def known_columns(columns: list[str]) -> list[str]:
     """The features known for everyone, whatever their record lacks: demographics, hospital,
     A&E, outpatient and social care activity."""
-    return [
-        c for c in columns if c not in GP_DERIVED and not c.startswith(PRACTICE_FEED_PREFIXES)
-    ]
+    return [c for c in columns if c not in GP_DERIVED and not c.startswith(PRACTICE_FEED_PREFIXES)]

@@ -7,11 +7,10 @@ import html
 import json
 from pathlib import Path
 
-import yaml
-
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
+import yaml
 
 from stratify.models import metrics
 
@@ -260,8 +259,9 @@ def facts(con, cfg, booster, params, search, calibration_method, start, frame, y
         "constraint_auroc_cost": {"lightgbm": costs[0], "logistic": costs[1]},
         "incomplete_records": incomplete,
         "known_model": {"features": known["features"], "trees": known["trees"]},
-        "probast": [dict(zip(("domain", "item", "risk_of_bias", "detail"), r, strict=True))
-                    for r in probast],  # fmt: skip
+        "probast": [
+            dict(zip(("domain", "item", "risk_of_bias", "detail"), r, strict=True)) for r in probast
+        ],  # fmt: skip
         "warnings": warnings,
     }
 
@@ -278,21 +278,39 @@ def store_tables(con, model_id: str, content: dict) -> None:
         "card_calibration_by_group": d["calibration_by_group"],
         "card_performance": [{"model": k, **v["overall"]} for k, v in content["models"].items()],
         "card_constraints": [{**c, "features": ", ".join(c["features"])} for c in f["constraints"]],
-        "card_search": [{**r, "chosen": all(r[k] == f["settings_chosen"][k] for k in f["settings_chosen"])}
-                        for r in f["settings_search"]],  # fmt: skip
+        "card_search": [
+            {**r, "chosen": all(r[k] == f["settings_chosen"][k] for k in f["settings_chosen"])}
+            for r in f["settings_search"]
+        ],  # fmt: skip
         "card_probast": f["probast"],
         "card_facts": [
             {"item": k, "value": str(f[k])}
-            for k in ("intended_use", "must_not_use", "synthetic", "synthetic_statement", "limits",
-                      "trees", "rounds_fitted", "why_training_stopped", "model_in_use",
-                      "logistic_in_effect", "lightgbm_start", "incomplete_records")
-        ] + [{"item": k if "trees" in k else f"auroc_{k}", "value": f"{v:.4f}" if "trees" not in k else str(int(v))}
-             for k, v in f["constraint_cost"].items() if isinstance(v, int | float)],  # fmt: skip
+            for k in (
+                "intended_use",
+                "must_not_use",
+                "synthetic",
+                "synthetic_statement",
+                "limits",
+                "trees",
+                "rounds_fitted",
+                "why_training_stopped",
+                "model_in_use",
+                "logistic_in_effect",
+                "lightgbm_start",
+                "incomplete_records",
+            )
+        ]
+        + [
+            {
+                "item": k if "trees" in k else f"auroc_{k}",
+                "value": f"{v:.4f}" if "trees" not in k else str(int(v)),
+            }
+            for k, v in f["constraint_cost"].items()
+            if isinstance(v, int | float)
+        ],  # fmt: skip
     }
     for name, rows in tables.items():
-        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(
-            model_id=pl.lit(model_id)
-        )
+        frame = pl.DataFrame(rows, infer_schema_length=None).with_columns(model_id=pl.lit(model_id))
         con.register("__card", frame.to_arrow())
         con.execute(f"CREATE TABLE IF NOT EXISTS models.{name} AS SELECT * FROM __card LIMIT 0")
         con.execute(f"DELETE FROM models.{name} WHERE model_id = ?", [model_id])
@@ -427,26 +445,60 @@ def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
 def _facts_html(content: dict) -> str:
     f = content["facts"]
     cost = f["constraint_cost"]
-    synthetic = f"<p class='warn'><b>Synthetic data.</b> {html.escape(f['synthetic_statement'])}</p>" if f["synthetic"] else ""
+    synthetic = (
+        f"<p class='warn'><b>Synthetic data.</b> {html.escape(f['synthetic_statement'])}</p>"
+        if f["synthetic"]
+        else ""
+    )
     return f"""{synthetic}
 <h2>Intended use</h2><p>{html.escape(f["intended_use"])}</p>
 <h2>Who must not use it, and how</h2><p>{html.escape(f["must_not_use"])}</p>
 <h2>Limits</h2><p>{html.escape(f["limits"])}</p>
 <h2>The model in use</h2><p>{html.escape(f["model_in_use"])} Training stopped by
 {html.escape(f["why_training_stopped"])}. Settings chosen on the validation part: learning rate
-{f["settings_chosen"]["learning_rate"]}, {f["settings_chosen"]["num_leaves"]} leaves, minimum leaf size
-{f["settings_chosen"]["min_child_samples"]}. {f["incomplete_records"]:,} people with an incomplete record
+{f["settings_chosen"]["learning_rate"]}, {
+        f["settings_chosen"]["num_leaves"]
+    } leaves, minimum leaf size
+{f["settings_chosen"]["min_child_samples"]}. {
+        f["incomplete_records"]:,} people with an incomplete record
 are scored by a model of the {len(f["known_model"]["features"])} features known for everyone
 ({f["known_model"]["trees"]} trees).</p>
-{_table(f["settings_search"], [("learning_rate", "learning rate", ""), ("num_leaves", "leaves", ""),
-    ("min_child_samples", "min leaf", ""), ("trees", "trees", ""), ("validation_logloss", "validation log-loss", ".5f")])}
+{
+        _table(
+            f["settings_search"],
+            [
+                ("learning_rate", "learning rate", ""),
+                ("num_leaves", "leaves", ""),
+                ("min_child_samples", "min leaf", ""),
+                ("trees", "trees", ""),
+                ("validation_logloss", "validation log-loss", ".5f"),
+            ],
+        )
+    }
 <h2>Monotone constraints</h2>
-{_table(f["constraints"], [("stem", "feature", ""), ("direction", "constraint", ""), ("reason", "why", "")])}
-<p>What they cost (test AUROC, measured both ways): LightGBM {cost["lightgbm_constrained"]:.4f} with,
-{cost["lightgbm_unconstrained"]:.4f} without; logistic regression {cost["logistic_constrained"]:.4f} with,
+{
+        _table(
+            f["constraints"],
+            [("stem", "feature", ""), ("direction", "constraint", ""), ("reason", "why", "")],
+        )
+    }
+<p>What they cost (test AUROC, measured both ways): LightGBM {
+        cost["lightgbm_constrained"]:.4f} with,
+{cost["lightgbm_unconstrained"]:.4f} without; logistic regression {
+        cost["logistic_constrained"]:.4f} with,
 {cost["logistic_unconstrained"]:.4f} without.</p>
 <h2>PROBAST-style checklist</h2>
-{_table(f["probast"], [("domain", "domain", ""), ("item", "item", ""), ("risk_of_bias", "risk of bias", ""), ("detail", "from this run", "")])}"""
+{
+        _table(
+            f["probast"],
+            [
+                ("domain", "domain", ""),
+                ("item", "item", ""),
+                ("risk_of_bias", "risk of bias", ""),
+                ("detail", "from this run", ""),
+            ],
+        )
+    }"""
 
 
 def _decision_html(content: dict) -> str:
@@ -457,14 +509,18 @@ def _decision_html(content: dict) -> str:
     nb = go.Figure()
     xs = [r["threshold"] for r in d["net_benefit"]]
     for key, name in (("model", "model"), ("treat_all", "treat all"), ("treat_none", "treat none")):
-        nb.add_trace(go.Scatter(x=xs, y=[r[key] for r in d["net_benefit"]], mode="lines", name=name))
+        nb.add_trace(
+            go.Scatter(x=xs, y=[r[key] for r in d["net_benefit"]], mode="lines", name=name)
+        )
     nb.update_layout(title="Net benefit (decision curve)", xaxis_title="threshold risk",
                      yaxis_title="net benefit", yaxis_range=[-0.01, max(r["model"] for r in d["net_benefit"]) * 1.1],
                      height=420, template="simple_white")  # fmt: skip
     cal = go.Figure()
     curve = d["calibration_curve"]
     top = max(max(r["high"] for r in curve), max(r["expected"] for r in curve))
-    cal.add_trace(go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dot"}, name="perfect"))
+    cal.add_trace(
+        go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dot"}, name="perfect")
+    )
     cal.add_trace(go.Scatter(
         x=[r["expected"] for r in curve], y=[r["observed"] for r in curve], mode="markers", name="twentieths",
         error_y={"type": "data", "symmetric": False, "array": [r["high"] - r["observed"] for r in curve],
@@ -472,22 +528,66 @@ def _decision_html(content: dict) -> str:
     ))  # fmt: skip
     cal.add_trace(go.Scatter(x=[r["expected"] for r in curve], y=[r["smoothed"] for r in curve],
                              mode="lines", name="smoothed"))  # fmt: skip
-    cal.update_layout(title="Calibration over the whole range of predicted risk", height=480,
-                      xaxis_title="predicted risk", yaxis_title="observed", template="simple_white")
+    cal.update_layout(
+        title="Calibration over the whole range of predicted risk",
+        height=480,
+        xaxis_title="predicted risk",
+        yaxis_title="observed",
+        template="simple_white",
+    )
     return f"""<h2>Threshold table (model in use, test set)</h2>
 {_table([r for r in d["thresholds"] if r["cut"] == "tier"], pct)}
-<details><summary>Every 1 % of the population</summary>{_table([r for r in d["thresholds"] if r["cut"] == "percent"], pct)}</details>
+<details><summary>Every 1 % of the population</summary>{
+        _table([r for r in d["thresholds"] if r["cut"] == "percent"], pct)
+    }</details>
 <div class="plot">{nb.to_html(full_html=False, include_plotlyjs=False)}</div>
 <h2>Capacity</h2>
-{_table(d["capacity"], [("target", "share of admitted people reached", ".0%"), ("people_reviewed", "people reviewed", ","),
-    ("share_of_population", "share of population", ".1%"), ("ppv", "PPV", ".1%")])}
+{
+        _table(
+            d["capacity"],
+            [
+                ("target", "share of admitted people reached", ".0%"),
+                ("people_reviewed", "people reviewed", ","),
+                ("share_of_population", "share of population", ".1%"),
+                ("ppv", "PPV", ".1%"),
+            ],
+        )
+    }
 <p>PPV at each practice's share of the conference capacity (a year of places):</p>
-{_table(d["capacity_by_practice"], [("practice_code", "practice", ""), ("people", "people", ","), ("places_per_year", "places a year", ""),
-    ("share_reviewed", "share reviewed", ".1%"), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%")])}
+{
+        _table(
+            d["capacity_by_practice"],
+            [
+                ("practice_code", "practice", ""),
+                ("people", "people", ","),
+                ("places_per_year", "places a year", ""),
+                ("share_reviewed", "share reviewed", ".1%"),
+                ("ppv", "PPV", ".1%"),
+                ("sensitivity", "sensitivity", ".1%"),
+            ],
+        )
+    }
 <h2>Calibration</h2>
 <div class="plot">{cal.to_html(full_html=False, include_plotlyjs=False)}</div>
-{_table(d["calibration_by_group"], [("family", "group", ""), ("group", "", ""), ("people", "people", ","), ("events", "events", ","),
-    ("auroc", "AUROC", ".3f"), ("auroc_low", "low", ".3f"), ("auroc_high", "high", ".3f"),
-    ("observed_over_expected", "O/E", ".2f"), ("oe_low", "low", ".2f"), ("oe_high", "high", ".2f"),
-    ("calibration_intercept", "cal. in the large", "+.3f"), ("calibration_slope", "slope", ".2f"),
-    ("eavg", "Eavg", ".4f"), ("e90", "E90", ".4f"), ("emax", "Emax", ".4f")])}"""
+{
+        _table(
+            d["calibration_by_group"],
+            [
+                ("family", "group", ""),
+                ("group", "", ""),
+                ("people", "people", ","),
+                ("events", "events", ","),
+                ("auroc", "AUROC", ".3f"),
+                ("auroc_low", "low", ".3f"),
+                ("auroc_high", "high", ".3f"),
+                ("observed_over_expected", "O/E", ".2f"),
+                ("oe_low", "low", ".2f"),
+                ("oe_high", "high", ".2f"),
+                ("calibration_intercept", "cal. in the large", "+.3f"),
+                ("calibration_slope", "slope", ".2f"),
+                ("eavg", "Eavg", ".4f"),
+                ("e90", "E90", ".4f"),
+                ("emax", "Emax", ".4f"),
+            ],
+        )
+    }"""

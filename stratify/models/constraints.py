@@ -34,9 +34,9 @@ def listing(columns: list[str], monotone: dict) -> list[dict]:
     return [
         {
             "stem": stem,
-            "direction": "risk never falls as it rises"
+            "direction": "a higher value never lowers risk"
             if rule["direction"] > 0
-            else "risk never rises as it rises",
+            else "a higher value never raises risk",
             "reason": rule["reason"],
             "features": [c for c in columns if _matches(stem, c)],
         }

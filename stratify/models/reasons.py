@@ -163,7 +163,11 @@ def describe_concept(concept: str, values: dict[str, float]) -> str:
         if efi is None or np.isnan(efi):
             return "eFI not recorded"
         label = next(name for limit, name in EFI_CATEGORY if efi <= limit)
-        extra = f": {_n(deficits)} of 36 deficits" if deficits is not None and not np.isnan(deficits) else ""
+        extra = (
+            f": {_n(deficits)} of 36 deficits"
+            if deficits is not None and not np.isnan(deficits)
+            else ""
+        )
         return f"eFI {efi:.2f} ({label}{extra})"
     if concept == "blood_pressure":
         sys_, dia = values.get("latest_systolic_bp"), values.get("latest_diastolic_bp")
@@ -172,7 +176,7 @@ def describe_concept(concept: str, values: dict[str, float]) -> str:
         if dia is None or np.isnan(dia):
             return f"latest systolic blood pressure {_n(sys_)} mmHg"
         return f"latest blood pressure {_n(sys_)}/{_n(dia)} mmHg"
-    (feature, value), = values.items()
+    ((feature, value),) = values.items()
     return describe(feature, value)
 
 

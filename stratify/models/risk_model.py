@@ -43,7 +43,9 @@ class RiskModel:
         return expit(self.margin(x))
 
     def probability(self, x: np.ndarray, incomplete: np.ndarray | None = None) -> np.ndarray:
-        return self.calibrator(self.raw(x)) if incomplete is None else self.predict(x, incomplete)[1]
+        return (
+            self.calibrator(self.raw(x)) if incomplete is None else self.predict(x, incomplete)[1]
+        )
 
     def predict(self, x: np.ndarray, incomplete: np.ndarray, columns: list[str] | None = None):
         """Log-odds and calibrated probability for everyone: the incomplete records (a feed
@@ -53,7 +55,9 @@ class RiskModel:
         probability = self.calibrator(expit(margin))
         if self.known is not None and incomplete.any():
             names = columns or self.known_of
-            xk = np.ascontiguousarray(x[np.ix_(incomplete, [names.index(c) for c in self.known.columns])])
+            xk = np.ascontiguousarray(
+                x[np.ix_(incomplete, [names.index(c) for c in self.known.columns])]
+            )
             margin[incomplete] = self.known.margin(xk)
             probability[incomplete] = self.known.calibrator(expit(margin[incomplete]))
         return margin, probability

@@ -24,7 +24,11 @@ TRAJECTORY = (("high_scores_in_last_6", "INTEGER"), ("persistently_high", "BOOLE
               ("newly_high", "BOOLEAN"), ("rising_frailty", "BOOLEAN"),
               ("efi_category_year_before", "VARCHAR"))  # fmt: skip
 TABLE_ADDITIONS = {
-    "risk.scores": (("incomplete_record", "BOOLEAN"), ("incomplete_because", "VARCHAR"), *TRAJECTORY),
+    "risk.scores": (
+        ("incomplete_record", "BOOLEAN"),
+        ("incomplete_because", "VARCHAR"),
+        *TRAJECTORY,
+    ),
 }
 PERSON_FEATURE_ADDITIONS = (("gp_record", "BOOLEAN"), ("incomplete_record", "BOOLEAN"),
                             ("incomplete_because", "VARCHAR"))  # fmt: skip

@@ -138,7 +138,9 @@ def train(
         predictions[name] = linear[name].predict(frame)
     t = time.perf_counter()
     cost = _constraint_cost(frame, x, y, full_part, columns, cfg, params, raw, linear, start)
-    say(f"the same models without monotone constraints, for their cost ({time.perf_counter() - t:.1f}s)")
+    say(
+        f"the same models without monotone constraints, for their cost ({time.perf_counter() - t:.1f}s)"
+    )
     test = part == 2
     evaluation = card.evaluate(
         frame.filter(pl.Series(test)), y[test], {k: v[test] for k, v in predictions.items()}, cfg
@@ -147,6 +149,13 @@ def train(
         con, cfg, booster, params, search, calibrator.method, start, frame, y, part, known, cost,
         constraints.listing(columns, monotone),
     )  # fmt: skip
+    vs = evaluation["comparisons"]["lightgbm_minus_logistic"]
+    if vs["low"] <= 0 and not evaluation["facts"]["logistic_in_effect"]:
+        evaluation["facts"]["model_in_use"] += (
+            f" On the test part it does not clearly beat the logistic regression alone (AUROC "
+            f"difference {vs['difference']:+.3f}, 95 % interval {vs['low']:+.3f} to {vs['high']:+.3f}): "
+            "the logistic regression carries the model and the trees add little."
+        )
     evaluation["warnings"] += evaluation["facts"]["warnings"]
     model_id = str(uuid.uuid4())
     record = {
@@ -232,7 +241,9 @@ def _fit_lightgbm(
     )  # fmt: skip
 
 
-def _choose_params(x, y, part, columns, cfg, init, monotone) -> tuple[dict, list[dict], lgb.Booster]:
+def _choose_params(
+    x, y, part, columns, cfg, init, monotone
+) -> tuple[dict, list[dict], lgb.Booster]:
     """The candidate in risk.yaml's lightgbm_search with the lowest validation log-loss (all
     settings in risk.yaml's lightgbm when there is no search), its booster, and every try."""
     candidates = cfg.get("lightgbm_search") or [{k: cfg["lightgbm"][k] for k in SEARCHED}]

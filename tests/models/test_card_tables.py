@@ -19,10 +19,14 @@ def _read(db, sql: str) -> pl.DataFrame:
         con.close()
 
 
-def test_the_threshold_tables_true_and_false_positives_add_up_to_the_people_flagged(scored_registry):
+def test_the_threshold_tables_true_and_false_positives_add_up_to_the_people_flagged(
+    scored_registry,
+):
     t = _read(scored_registry[0], "SELECT * FROM models.card_thresholds")
     assert (t["tp"] + t["fp"] == t["flagged"]).all()
-    assert (t["tp"] + t["fp"] + t["fn"] + t["tn"] == t.filter(pl.col("share") == 1.0)["flagged"][0]).all()
+    assert (
+        t["tp"] + t["fp"] + t["fn"] + t["tn"] == t.filter(pl.col("share") == 1.0)["flagged"][0]
+    ).all()
     assert t.filter(pl.col("cut") == "percent").height == 100
     assert sorted(t.filter(pl.col("cut") == "tier")["share"].round(3)) == [0.005, 0.05, 0.2]
     assert np.allclose(t["ppv"].drop_nans(), (t["tp"] / t["flagged"]).drop_nans())
@@ -31,7 +35,9 @@ def test_the_threshold_tables_true_and_false_positives_add_up_to_the_people_flag
 def test_net_benefit_of_treating_everyone_follows_its_formula(scored_registry):
     db = scored_registry[0]
     nb = _read(db, "SELECT * FROM models.card_net_benefit")
-    overall = _read(db, "SELECT * FROM models.card_performance WHERE model = 'lightgbm'").row(0, named=True)
+    overall = _read(db, "SELECT * FROM models.card_performance WHERE model = 'lightgbm'").row(
+        0, named=True
+    )
     prevalence = overall["events"] / overall["people"]
     pt = nb["threshold"].to_numpy()
     assert np.allclose(nb["treat_all"].to_numpy(), prevalence - (1 - prevalence) * pt / (1 - pt))
@@ -59,11 +65,18 @@ def test_the_card_holds_every_item_of_a_patient_level_prediction_report(scored_r
     assert {"emergency_admissions", "bed_days", "ae_attendances", "efi", "long_term_conditions",
             "days_since_emergency_admission"} <= set(constraints["stem"])  # fmt: skip
     assert constraints["reason"].str.len_chars().min() > 20
-    assert _read(db, "SELECT count(*) FILTER (WHERE chosen) AS n FROM models.card_search")["n"][0] == 1
+    assert (
+        _read(db, "SELECT count(*) FILTER (WHERE chosen) AS n FROM models.card_search")["n"][0] == 1
+    )
     groups = _read(db, "SELECT * FROM models.card_calibration_by_group")
-    assert {"all", "age band", "sex", "deprivation quintile", "ethnic group"} <= set(groups["family"])
+    assert {"all", "age band", "sex", "deprivation quintile", "ethnic group"} <= set(
+        groups["family"]
+    )
     ok = groups.filter(pl.col("events") >= 20)
-    assert ((ok["oe_low"] <= ok["observed_over_expected"]) & (ok["observed_over_expected"] <= ok["oe_high"])).all()
+    assert (
+        (ok["oe_low"] <= ok["observed_over_expected"])
+        & (ok["observed_over_expected"] <= ok["oe_high"])
+    ).all()
     assert ((ok["auroc_low"] <= ok["auroc"]) & (ok["auroc"] <= ok["auroc_high"])).all()
     assert (ok["e90"] <= ok["emax"]).all()
 
@@ -72,7 +85,12 @@ def test_calibration_is_shown_over_the_whole_range_of_predicted_risk(scored_regi
     db = scored_registry[0]
     curve = _read(db, "SELECT * FROM models.card_calibration ORDER BY bin")
     assert curve.height == 20
-    assert curve["people"].sum() == _read(db, "SELECT people FROM models.card_performance WHERE model = 'lightgbm'")["people"][0]
+    assert (
+        curve["people"].sum()
+        == _read(db, "SELECT people FROM models.card_performance WHERE model = 'lightgbm'")[
+            "people"
+        ][0]
+    )
     assert ((curve["low"] <= curve["observed"]) & (curve["observed"] <= curve["high"])).all()
 
 

@@ -67,7 +67,9 @@ def test_three_emergency_admissions_and_no_gp_record_score_in_the_tier_they_impl
     ).pl()
     con.close()
     me = scores.filter(pl.col("person_id") == who).row(0, named=True)
-    assert me["incomplete_record"] and me["incomplete_because"] == "hospital activity but no GP record"
+    assert (
+        me["incomplete_record"] and me["incomplete_because"] == "hospital activity but no GP record"
+    )
     assert me["emergency_admissions_12m"] == 3
     # The tier such admissions imply: the median tier of complete records with 3 or more.
     level = {t: i for i, t in enumerate(TIER_ORDER)}
@@ -79,7 +81,9 @@ def test_three_emergency_admissions_and_no_gp_record_score_in_the_tier_they_impl
 
 def _history(con, rows: list[tuple]) -> None:
     """risk.scores and risk.person_features from (person, date, tier, efi_category) rows."""
-    frame = pl.DataFrame(rows, schema=["person_id", "index_date", "tier", "efi_category"], orient="row")
+    frame = pl.DataFrame(
+        rows, schema=["person_id", "index_date", "tier", "efi_category"], orient="row"
+    )
     con.execute("CREATE SCHEMA risk")
     con.register("h", frame.to_arrow())
     con.execute(
@@ -87,7 +91,9 @@ def _history(con, rows: list[tuple]) -> None:
         "high_scores_in_last_6, NULL::BOOLEAN AS persistently_high, NULL::BOOLEAN AS newly_high, "
         "NULL::BOOLEAN AS rising_frailty, NULL::VARCHAR AS efi_category_year_before FROM h"
     )
-    con.execute("CREATE TABLE risk.person_features AS SELECT person_id, index_date, efi_category FROM h")
+    con.execute(
+        "CREATE TABLE risk.person_features AS SELECT person_id, index_date, efi_category FROM h"
+    )
 
 
 def test_persistently_high_needs_three_of_the_last_six_monthly_scores_in_the_top_two_tiers():
@@ -98,7 +104,9 @@ def test_persistently_high_needs_three_of_the_last_six_monthly_scores_in_the_top
         3: ["low", "low", "low", "low", "low", "low", "high"],  # newly high
     }
     con = duckdb.connect()
-    _history(con, [(p, d, t, "fit") for p, ts in tiers.items() for d, t in zip(months, ts, strict=True)])
+    _history(
+        con, [(p, d, t, "fit") for p, ts in tiers.items() for d, t in zip(months, ts, strict=True)]
+    )
     run_model(con, "risk/trajectory", {"index_date": months[-1]})
     got = {r[0]: r[1:] for r in con.execute(
         "SELECT person_id, high_scores_in_last_6, persistently_high, newly_high FROM risk.scores "

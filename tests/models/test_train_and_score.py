@@ -105,9 +105,11 @@ def test_no_reason_says_admissions_attendances_or_bed_days_lower_risk(scored_reg
     # Only their absence may lower risk: "no emergency admissions in the last 24 months".
     assert said["reason"].str.starts_with("no ").all()
     assert not said["reason"].str.contains(r", \d+ in the last").any()
-    assert reasons_.filter(pl.col("feature") == "emergency_admissions")["reason"].str.contains(
-        "emergency admission"
-    ).all()
+    assert (
+        reasons_.filter(pl.col("feature") == "emergency_admissions")["reason"]
+        .str.contains("emergency admission")
+        .all()
+    )
 
 
 def test_the_logistic_start_and_the_trees_obey_the_monotone_constraints(scored_registry):
@@ -116,7 +118,12 @@ def test_the_logistic_start_and_the_trees_obey_the_monotone_constraints(scored_r
     columns = json.loads(model["features"])
     cfg = load_config()
     signs = constraints.directions(columns, cfg["monotone"])
-    assert {"emergency_admissions_3m", "bed_days_24m", "efi", "days_since_emergency_admission"} <= set(signs)
+    assert {
+        "emergency_admissions_3m",
+        "bed_days_24m",
+        "efi",
+        "days_since_emergency_admission",
+    } <= set(signs)
     coefficients = LinearModel(**json.loads(model["baselines"])["logistic"]).feature_coefficients()
     assert all(coefficients[c] * d >= 0 for c, d in signs.items())
     # More emergency admissions never lower the model's log-odds, for any person.
