@@ -246,7 +246,9 @@ def _choose_params(
 ) -> tuple[dict, list[dict], lgb.Booster]:
     """The candidate in risk.yaml's lightgbm_search with the lowest validation log-loss (all
     settings in risk.yaml's lightgbm when there is no search), its booster, and every try."""
-    candidates = cfg.get("lightgbm_search") or [{k: cfg["lightgbm"][k] for k in SEARCHED}]
+    candidates = cfg.get("lightgbm_search") or []
+    if not candidates or len(y) > cfg.get("lightgbm_search_max_people", np.inf):
+        candidates = [{k: cfg["lightgbm"][k] for k in SEARCHED}]
     tried, best, best_loss = [], None, np.inf
     for candidate in candidates:
         booster = _fit_lightgbm(x, y, part, columns, cfg, init, candidate, monotone)
