@@ -167,7 +167,7 @@ def _decision(frame, y, p, cfg, groups) -> dict:
                 "calibration_slope": s["calibration_slope"], **metrics.calibration_errors(y[mask], p[mask]),
             })  # fmt: skip
     return {
-        "thresholds": metrics.threshold_table(y, p, [float(s) for s in shares]),
+        "thresholds": metrics.threshold_table(y, p, [round(float(s), 6) for s in shares]),
         "net_benefit": metrics.net_benefit(y, p, NET_BENEFIT_THRESHOLDS),
         "capacity": metrics.reviews_to_reach(y, p),
         "capacity_by_practice": per_practice,
