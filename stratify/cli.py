@@ -360,12 +360,15 @@ def cmd_score(args: argparse.Namespace) -> dict:
 
     con = _open(args.db, "registry.build_info", "models.trained")
     try:
-        if args.also_previous_month:  # last month's scores, for "change since last month"
+        months = max(args.history_months, 1 if args.also_previous_month else 0)
+        if months:  # earlier monthly scores: "change since last month", persistence, trajectory
             from stratify.models.train import data_cut
 
             index = args.index_date or data_cut(con) + timedelta(days=1)
-            previous = index.replace(day=1) - timedelta(days=1)
-            score(con, index_date=previous.replace(day=min(index.day, 28)), say=_progress(args))
+            for back in range(months, 0, -1):
+                m = index.year * 12 + index.month - 1 - back
+                day = date(m // 12, m % 12 + 1, min(index.day, 28))
+                score(con, index_date=day, say=_progress(args))
         summary = score(
             con, index_date=args.index_date, all_reasons=args.all_reasons, say=_progress(args)
         )
@@ -768,6 +771,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--also-previous-month",
         action="store_true",
         help="score one month earlier too, so lists can show the change since last month",
+    )
+    p.add_argument(
+        "--history-months",
+        type=int,
+        default=0,
+        help="score this many earlier months first (persistently high needs 3 of the last 6; "
+        "rising frailty needs a score 12 months before)",
     )
     p.add_argument(
         "--all-reasons",
