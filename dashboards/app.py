@@ -10,6 +10,7 @@ import re
 import secrets
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -36,8 +37,11 @@ from dashboards.store import Store
 
 ASSETS = Path(__file__).with_name("assets")
 OPEN_PATHS = ("/login", "/assets/style.css", "/favicon.ico")
-SESSION_HOURS = 8
+SESSION_HOURS = 8  # from sign-in, whatever the activity: then sign in again
 IDLE_MINUTES = 30  # a shared workstation left signed in: the session ends after this long idle
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -70,10 +74,14 @@ def create_app(
     debug: bool = False,
     secure_cookie: bool = False,
     idle_minutes: float = IDLE_MINUTES,
+    session_hours: float = SESSION_HOURS,
+    allowed_hosts: Iterable[str] = LOCAL_HOSTS,
 ) -> dash.Dash:
     """The app on one database. `secure_cookie` when it is served over HTTPS (e.g. behind a
     proxy that ends TLS): the session cookie is then never sent over plain HTTP, and browsers
-    are told to use HTTPS only (HSTS). A session ends after `idle_minutes` without a request."""
+    are told to use HTTPS only (HSTS). A session ends after `idle_minutes` without a request,
+    and `session_hours` after sign-in however busy. Only requests whose Host header names one of
+    `allowed_hosts` are answered (no DNS rebinding)."""
     db = Path(db)
     server = Flask("stratify")
     server.config.update(
@@ -83,13 +91,15 @@ def create_app(
         SESSION_USE_SIGNER=True,
         SESSION_PERMANENT=True,
         SESSION_REFRESH_EACH_REQUEST=False,  # a session file is written at sign-in, not per request
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=session_hours),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=secure_cookie,
         SESSION_COOKIE_NAME="stratify_session",
         MAX_CONTENT_LENGTH=256 * 1024,
         STRATIFY_IDLE_SECONDS=idle_minutes * 60,
+        STRATIFY_SESSION_SECONDS=session_hours * 3600,
+        STRATIFY_ALLOWED_HOSTS=frozenset(h.lower().strip("[]") for h in allowed_hosts),
     )
     Session(server)
     server.extensions["stratify_users"] = Users(users_file)
@@ -128,8 +138,11 @@ def _shell():
 
 
 def _gate():
-    """Refuse everything but the sign-in page to anyone not signed in."""
-    if request.method == "POST" and not _same_origin():
+    """Refuse a foreign host name, a state-changing request from another site, and everything
+    but the sign-in page to anyone not signed in."""
+    if not _allowed_host():
+        return Response("unknown host\n", status=400, mimetype="text/plain")
+    if request.method in STATE_CHANGING and not _same_origin():
         return Response("cross-site request refused\n", status=403, mimetype="text/plain")
     if request.path in OPEN_PATHS:
         return None
@@ -143,10 +156,45 @@ def _gate():
     return None
 
 
+def _allowed_host() -> bool:
+    """The Host header names one of the configured host names (any port): a page on another
+    name that resolves here (DNS rebinding) is not served."""
+    try:
+        name = urlsplit("//" + request.headers.get("Host", "")).hostname
+    except ValueError:
+        return False
+    return name is not None and name in current_app.config["STRATIFY_ALLOWED_HOSTS"]
+
+
+def _own_origin() -> str:
+    scheme = "https" if current_app.config["SESSION_COOKIE_SECURE"] else request.scheme
+    return f"{scheme}://{request.headers.get('Host', '').lower()}"
+
+
 def _same_origin() -> bool:
-    """A POST must come from this site's own pages (no cross-site sign-in or callback)."""
+    """A state-changing request must say it comes from this site's own pages: its Origin (or,
+    without one, its Referer) matches this site's scheme, host and port. Neither is refused."""
     origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
+    if origin is None or origin == "null":
+        referer = request.headers.get("Referer")
+        if not referer or origin == "null":
+            return False
+        try:
+            parts = urlsplit(referer)
+        except ValueError:
+            return False
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return _normal_origin(origin) == _normal_origin(_own_origin())
+
+
+def _normal_origin(origin: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) with the default port made explicit; None if it cannot be read."""
+    try:
+        parts = urlsplit(origin.strip().lower())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None
+    return (parts.scheme, parts.hostname or "", port) if parts.scheme and parts.hostname else None
 
 
 def _headers(response: Response) -> Response:
@@ -192,7 +240,7 @@ def _routes(server: Flask) -> None:
         session.clear()
         session["username"] = user.username
         session["stamp"] = access.users().stamp(user)
-        session["seen"] = time.time()
+        session["seen"] = session["signed_in"] = time.time()
         server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
         store.log(user.username, user.role, "login", "/login")
         return redirect(_safe_next(request.form.get("next")))
@@ -226,6 +274,12 @@ def _routes(server: Flask) -> None:
         return send_file(io.BytesIO(data), as_attachment=True, download_name=name)
 
 
+def default_hosts(bind: str) -> tuple[str, ...]:
+    """The host names served when none are given: the bind address (unless it is every
+    address) and this machine's own loopback names."""
+    return LOCAL_HOSTS if bind in WILDCARD_BINDS else tuple(dict.fromkeys((bind, *LOCAL_HOSTS)))
+
+
 def serve(
     db: Path | str,
     users_file: Path | str,
@@ -235,15 +289,23 @@ def serve(
     debug: bool = False,
     secure_cookie: bool = False,
     idle_minutes: float = IDLE_MINUTES,
+    session_hours: float = SESSION_HOURS,
+    allowed_hosts: Iterable[str] = (),
+    ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve with waitress (a production WSGI server), one process, `threads` workers; in debug,
-    Flask's development server with Dash's dev tools instead."""
-    app = create_app(
-        db, users_file, debug=debug, secure_cookie=secure_cookie, idle_minutes=idle_minutes
-    )
+    Flask's development server with Dash's dev tools instead. `ready` is called once the
+    database is open and the port bound, so "serving" is never said of a server that is not."""
+    app = create_app(db, users_file, debug=debug, secure_cookie=secure_cookie, idle_minutes=idle_minutes,
+                     session_hours=session_hours, allowed_hosts=tuple(allowed_hosts) or default_hosts(host))  # fmt: skip
     if debug:
+        if ready:
+            ready()
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
-    waitress_serve(app.server, host=host, port=port, threads=threads, ident="stratify")
+    server = create_server(app.server, host=host, port=port, threads=threads, ident="stratify")
+    if ready:
+        ready()
+    server.run()

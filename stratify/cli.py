@@ -504,17 +504,28 @@ def _users_file(args: argparse.Namespace) -> Path:
 
 
 def cmd_serve(args: argparse.Namespace) -> dict:
-    from dashboards.app import serve
+    """Open the database and bind the port first; only then say "serving"."""
+    import duckdb
+
+    from dashboards.app import default_hosts, serve
     from dashboards.auth import UserError
+    from stratify import db_lock
 
     users = _users_file(args)
+    hosts = tuple(args.allowed_host or ()) or default_hosts(args.host)
+
+    def ready() -> None:
+        print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}; "
+              f"host names: {', '.join(hosts)}); Ctrl-C to stop", file=sys.stderr)  # fmt: skip
+
     try:
-        print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
-              "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
         serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug,
-              secure_cookie=args.secure_cookie, idle_minutes=args.idle_minutes)  # fmt: skip
+              secure_cookie=args.secure_cookie, idle_minutes=args.idle_minutes,
+              session_hours=args.session_hours, allowed_hosts=hosts, ready=ready)  # fmt: skip
     except UserError as exc:
         raise CommandError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise CommandError(db_lock.explain(exc) or str(exc)) from exc
     return {"served": args.db}
 
 
@@ -700,6 +711,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mark the session cookie Secure and send HSTS (serve over HTTPS, e.g. behind a TLS proxy)")  # fmt: skip
     p.add_argument("--idle-minutes", type=float, default=30.0,
                    help="sign a user out after this long without a request (default 30)")  # fmt: skip
+    p.add_argument("--session-hours", type=float, default=8.0,
+                   help="sign a user out this long after sign-in, however busy (default 8)")  # fmt: skip
+    p.add_argument("--allowed-host", action="append", default=None, metavar="NAME",
+                   help="a host name the app answers to (repeatable; default: the --host address and "
+                        "localhost); requests naming any other Host are refused")  # fmt: skip
     p.set_defaults(run=cmd_serve)
 
     p = command(
@@ -736,7 +752,9 @@ def main(argv: list[str] | None = None) -> int:
         from stratify.contracts import ContractError
 
         if isinstance(exc, ContractError | OSError | ValueError | duckdb.Error):
-            print(f"stratify {args.command}: {exc}", file=sys.stderr)
+            from stratify import db_lock
+
+            print(f"stratify {args.command}: {db_lock.explain(exc) or exc}", file=sys.stderr)
             return 1
         raise
     if args.json:
