@@ -219,6 +219,12 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} seconds"
+    return f"{round(seconds / 60)} minutes"
+
+
 def _routes(server: Flask) -> None:
     @server.route("/login", methods=["GET", "POST"])
     def login():
@@ -228,12 +234,13 @@ def _routes(server: Flask) -> None:
             )
         username = request.form.get("username", "")[:40]
         password = request.form.get("password", "")[:200]
-        user = access.users().authenticate(username, password)
+        user = access.users().authenticate(username, password, request.remote_addr)
         store = access.store()
         if user is None:
             store.log(username or "(blank)", "none", "login_failed", "/login")
-            error = ("Too many failed attempts: try again in 15 minutes."
-                     if access.users().locked(username) else "Username or password not recognised.")  # fmt: skip
+            wait = access.users().wait(username, request.remote_addr)
+            error = (f"Too many failed attempts: try again in {_duration(wait)}."
+                     if wait > 0 else "Username or password not recognised.")  # fmt: skip
             page = render_template_string(LOGIN_PAGE, error=error,
                                           next=_safe_next(request.form.get("next")))  # fmt: skip
             return page, 401
