@@ -231,6 +231,16 @@ class Users:
                 hashed = existing.password_hash
             else:
                 raise UserError(f"a new user ({user.username}) needs a password")
+            if (
+                existing
+                and existing.role == "admin"
+                and existing.active
+                and not (user.role == "admin" and user.active)
+            ):
+                others = [u for u in rows if u.get("role") == "admin" and u.get("active", True)]
+                if not others:
+                    raise UserError(f"{user.username} is the last active administrator: make "
+                                    "another administrator before demoting or disabling them")  # fmt: skip
             epoch = existing.epoch if existing else 0
             if existing and (password is not None or existing.active != user.active):
                 epoch += 1

@@ -530,32 +530,73 @@ def cmd_serve(args: argparse.Namespace) -> dict:
 
 
 def cmd_users(args: argparse.Namespace) -> dict:
-    """Add or change an app user; the password comes from STRATIFY_PASSWORD or a prompt."""
-    import getpass
-    import os
-
+    """Add or change an app user. A password is read (STRATIFY_PASSWORD, else a prompt) only
+    with --set-password; what is not given (name, clusters, active) stays as it was."""
     from dashboards.auth import User, UserError, Users, create_users_file
 
     users_path = _users_file(args)
-    password = os.environ.get("STRATIFY_PASSWORD") or (
-        getpass.getpass(f"password for {args.username}: ") if args.set_password else None
-    )
+    password = _new_password(args.username) if args.set_password else None
     try:
         if not users_path.exists():
             if args.role != "admin" or not password:
                 raise CommandError(
-                    f"{users_path} does not exist: start it with an admin and a password"
+                    f"{users_path} does not exist: start it with an admin and --set-password"
                 )
             create_users_file(users_path, args.username, password)
         else:
-            user = User(args.username, args.name or args.username, args.role,
-                        tuple(c for c in (args.clusters or "").split(",") if c), not args.disable)  # fmt: skip
-            Users(users_path).save(user, password)
+            book = Users(users_path)
+            existing = book.all().get(args.username)
+            if existing is None and password is None:
+                raise CommandError(
+                    f"{args.username} is a new user: give a password with --set-password"
+                )
+            if args.clusters is not None:
+                clusters = _known_clusters(args.db, [c for c in args.clusters.split(",") if c])
+            else:
+                clusters = existing.clusters if existing else ()
+            active = (False if args.disable else True if args.enable
+                      else existing.active if existing else True)  # fmt: skip
+            name = args.name or (existing.display_name if existing else args.username)
+            book.save(User(args.username, name, args.role, clusters, active), password)
     except UserError as exc:
         raise CommandError(str(exc)) from exc
     if not args.json:
         print(f"Saved user {args.username} ({args.role}) in {users_path}.")
     return {"username": args.username, "role": args.role, "users": str(users_path)}
+
+
+def _new_password(username: str) -> str:
+    import getpass
+    import os
+
+    return os.environ.get("STRATIFY_PASSWORD") or getpass.getpass(f"new password for {username}: ")
+
+
+def _known_clusters(db: str, wanted: list[str]) -> tuple[str, ...]:
+    """The clusters asked for, if the registry knows every one; else the list of known ones."""
+    import duckdb
+
+    from stratify import db_lock
+    from stratify.registry.models import query
+
+    if not Path(db).exists():
+        raise CommandError(f"cannot check the practice clusters: no database {db} (give --db)")
+    try:
+        con = duckdb.connect(db, read_only=True)
+    except duckdb.Error as exc:
+        raise CommandError(
+            f"cannot check the practice clusters: {db_lock.explain(exc) or exc}"
+        ) from exc
+    try:
+        known = query(con, "app/clusters")["cluster_code"].to_list()
+    finally:
+        con.close()
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise CommandError(
+            f"unknown practice cluster(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return tuple(wanted)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -719,22 +760,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_serve)
 
     p = command(
-        "users", "add or change a user of the web app (password: STRATIFY_PASSWORD or a prompt)"
+        "users",
+        "add or change a user of the web app (with --set-password: STRATIFY_PASSWORD or a prompt)",
     )
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument(
         "--users", default=None, help="users file (default: users.yaml beside the database)"
     )
     p.add_argument("--username", required=True)
-    p.add_argument("--name", default=None, help="display name")
+    p.add_argument("--name", default=None, help="display name (default: keep it, or the username)")
     p.add_argument(
         "--role", required=True, choices=["clinician", "commissioner", "audit_lead", "admin"]
     )
-    p.add_argument(
-        "--clusters", default=None, help="comma-separated practice clusters (clinicians)"
-    )
-    p.add_argument("--set-password", action="store_true", help="prompt for a new password")
-    p.add_argument("--disable", action="store_true", help="mark the user inactive")
+    p.add_argument("--clusters", default=None,
+                   help="comma-separated practice clusters (clinicians), checked against --db; default: keep them")  # fmt: skip
+    p.add_argument("--set-password", action="store_true",
+                   help="set a new password: STRATIFY_PASSWORD if set, else a prompt (never read otherwise)")  # fmt: skip
+    active = p.add_mutually_exclusive_group()
+    active.add_argument("--disable", action="store_true", help="mark the user inactive")
+    active.add_argument("--enable", action="store_true", help="mark the user active again")
     p.set_defaults(run=cmd_users)
     return parser
 
