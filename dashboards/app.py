@@ -5,6 +5,7 @@ Nothing answers without a signed-in user: not a page, not a callback, not a scri
 
 from __future__ import annotations
 
+import errno
 import io
 import re
 import secrets
@@ -29,6 +30,7 @@ from flask import (
     session,
 )
 from flask_session import Session
+from werkzeug.exceptions import InternalServerError
 
 from dashboards import access
 from dashboards.auth import Users
@@ -37,6 +39,10 @@ from dashboards.store import Store
 
 ASSETS = Path(__file__).with_name("assets")
 OPEN_PATHS = ("/login", "/assets/style.css", "/favicon.ico")
+RENDERER_PATH = "/_stratify/renderer.js"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")  # fmt: skip
 SESSION_HOURS = 8  # from sign-in, whatever the activity: then sign in again
 IDLE_MINUTES = 30  # a shared workstation left signed in: the session ends after this long idle
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -105,7 +111,7 @@ def create_app(
     server.extensions["stratify_users"] = Users(users_file)
     server.extensions["stratify_store"] = Store(db)
 
-    app = dash.Dash(
+    app = _App(
         "stratify",
         server=server,
         use_pages=True,
@@ -114,17 +120,74 @@ def create_app(
         title="stratify",
         suppress_callback_exceptions=True,
         update_title=None,
+        on_error=_callback_failed,
     )
     for module in PAGES:
         dash.register_page(module.__name__, path=module.PATH, name=module.NAME, title=f"{module.NAME} - stratify",
                            layout=module.layout)  # fmt: skip
         module.register(app)
     app.layout = _shell
+    server.extensions["stratify_dash"] = app
     _routes(server)
+    server.register_error_handler(InternalServerError, _request_failed)
     server.before_request(_gate)
     server.after_request(_headers)
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_hot_reload=False)
     return app
+
+
+INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+IE_COMMENT = re.compile(r"<!--\[if IE\]>.*?<!\[endif\]-->", re.S)
+
+
+class _App(dash.Dash):
+    """Dash with no inline script, so the Content-Security-Policy can forbid them: Dash's inline
+    scripts (its clientside callbacks, e.g. the page title) and the line that starts its renderer
+    are served as one script file (RENDERER_PATH), in the same place and order."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        src = f"{self.config.requests_pathname_prefix}{RENDERER_PATH.lstrip('/')}"
+        kwargs["scripts"] = INLINE_SCRIPT.sub("", kwargs["scripts"])
+        kwargs["renderer"] = f'<script id="_dash-renderer" src="{src}"></script>'
+        return IE_COMMENT.sub("", super().interpolate_index(**kwargs))  # an inline script there too
+
+    def startup_script(self) -> str:
+        """What the inline scripts would have run, in order (as Dash's own csp_hashes gathers them)."""
+        self._inline_scripts.extend(dash._callback.GLOBAL_INLINE_SCRIPTS)
+        dash._callback.GLOBAL_INLINE_SCRIPTS.clear()
+        return "\n;\n".join([*self._inline_scripts, self.renderer])
+
+
+def _failure_words(error: BaseException) -> str:
+    """What to tell the user when the server could not finish: a full disk said as such."""
+    full = (
+        isinstance(error, OSError) and error.errno == errno.ENOSPC
+    ) or "No space left on device" in str(error)
+    if full:
+        return ("The server's disk is full, so this was not saved. What was saved before is safe and you are "
+                "still signed in: tell the administrator, then try again.")  # fmt: skip
+    return ("Something failed on the server, so this may not have been saved. You are still signed in; the "
+            "failure is logged for the administrator.")  # fmt: skip
+
+
+def _log_failure(error: BaseException) -> None:
+    """The kind of failure only: an exception's text may quote the values being written."""
+    code = getattr(error, "errno", None)
+    current_app.logger.error("request %s failed: %s%s", request.path, type(error).__name__,
+                             f" (errno {code})" if code else "")  # fmt: skip
+
+
+def _callback_failed(error: Exception) -> None:
+    """A callback that raised: its outputs stay as they were and the shell shows what failed."""
+    _log_failure(error)
+    dash.set_props("app-error", {"children": html.Div(_failure_words(error), className="notice notice-error",
+                                                      role="alert")})  # fmt: skip
+
+
+def _request_failed(error: InternalServerError) -> Response:
+    cause = error.original_exception or error
+    _log_failure(cause)
+    return Response(_failure_words(cause) + "\n", status=500, mimetype="text/plain")
 
 
 def _shell():
@@ -134,7 +197,13 @@ def _shell():
     allowed = [p for p in access.PAGE_ROLES if access.may_open(user, p)]
     from dashboards.components import header
 
-    return html.Div([header(user.display_name, user.role, allowed), dash.page_container])
+    return html.Div(
+        [
+            header(user.display_name, user.role, allowed),
+            html.Div(id="app-error"),
+            dash.page_container,
+        ]
+    )
 
 
 def _gate():
@@ -144,6 +213,9 @@ def _gate():
         return Response("unknown host\n", status=400, mimetype="text/plain")
     if request.method in STATE_CHANGING and not _same_origin():
         return Response("cross-site request refused\n", status=403, mimetype="text/plain")
+    if request.is_json and not _encodable(request.get_json(silent=True)):
+        return Response("text with an invalid character (a lone UTF-16 surrogate) refused\n", status=400,
+                        mimetype="text/plain")  # fmt: skip
     if request.path in OPEN_PATHS:
         return None
     if access.current_user() is None:
@@ -154,6 +226,22 @@ def _gate():
             )
         return Response("sign in first\n", status=401, mimetype="text/plain")
     return None
+
+
+def _encodable(value: object) -> bool:
+    """Every string in a JSON body can be stored as UTF-8 (JSON allows a lone surrogate, "\\ud800",
+    that no database column can hold)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_encodable(v) for v in value)
+    return True
 
 
 def _allowed_host() -> bool:
@@ -201,6 +289,7 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", CSP)
     if current_app.config["SESSION_COOKIE_SECURE"]:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if not request.path.startswith(("/_dash-component-suites/", "/assets/")):
@@ -251,6 +340,16 @@ def _routes(server: Flask) -> None:
         server.session_interface.regenerate(session)  # a new id at sign-in: no session fixation
         store.log(user.username, user.role, "login", "/login")
         return redirect(_safe_next(request.form.get("next")))
+
+    @server.route("/favicon.ico")
+    def favicon():
+        """No icon, and never the app's page (Dash would otherwise answer any path with it)."""
+        return Response(status=204)
+
+    @server.route(RENDERER_PATH)
+    def renderer():
+        app = current_app.extensions["stratify_dash"]
+        return Response(app.startup_script(), mimetype="application/javascript")
 
     @server.route("/logout")
     def logout():

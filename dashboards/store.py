@@ -7,6 +7,7 @@ with who and when, never updated or deleted."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -76,7 +77,8 @@ class Store:
                 self._writer.execute("COMMIT")
                 return result
             except BaseException:
-                self._writer.execute("ROLLBACK")
+                with contextlib.suppress(duckdb.Error):  # a failed COMMIT (full disk) ended it
+                    self._writer.execute("ROLLBACK")
                 raise
 
     def log(

@@ -784,6 +784,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    os.umask(0o077)  # the database, packs, users file and session store are the owner's alone
     args = build_parser().parse_args(argv)
     try:
         result = args.run(args)
