@@ -791,7 +791,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.run(args)
     except CommandError as exc:
-        print(f"stratify {args.command}: {exc}", file=sys.stderr)
+        from stratify import db_lock
+
+        print(f"stratify {args.command}: {db_lock.explain(exc) or exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # the contract and file errors already name file, row and column
         import duckdb
