@@ -23,6 +23,7 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     redirect,
     render_template_string,
     request,
@@ -109,7 +110,8 @@ def create_app(
     )
     Session(server)
     server.extensions["stratify_users"] = Users(users_file)
-    server.extensions["stratify_store"] = Store(db)
+    store = server.extensions["stratify_store"] = Store(db)
+    store.on_switch.append(_forget_derived)
 
     app = _App(
         "stratify",
@@ -130,6 +132,11 @@ def create_app(
     server.extensions["stratify_dash"] = app
     _routes(server)
     server.register_error_handler(InternalServerError, _request_failed)
+    server.log_exception = lambda _exc_info: (
+        None
+    )  # _request_failed logs the kind; the text may quote values
+    server.before_request(_enter)
+    server.teardown_request(_leave)
     server.before_request(_gate)
     server.after_request(_headers)
     app.enable_dev_tools(debug=debug, dev_tools_ui=debug, dev_tools_hot_reload=False)
@@ -188,6 +195,25 @@ def _request_failed(error: InternalServerError) -> Response:
     cause = error.original_exception or error
     _log_failure(cause)
     return Response(_failure_words(cause) + "\n", status=500, mimetype="text/plain")
+
+
+def _enter() -> None:
+    """Every request holds the store's gate, so a switch to a new build falls between requests."""
+    access.store().enter()
+    g.stratify_entered = True
+
+
+def _leave(_error: BaseException | None) -> None:
+    if g.pop("stratify_entered", False):
+        access.store().leave()
+
+
+def _forget_derived() -> None:
+    """After a switch: every page's cache of derived tables (built once per build)."""
+    for module in PAGES:
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
 
 
 def _shell():

@@ -499,6 +499,62 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     return summary
 
 
+def cmd_prepare(args: argparse.Namespace) -> dict:
+    """Start the successor database with the live one's person keys, so the month's pipeline can
+    build into it (--db NAME.next.duckdb) while the app serves."""
+    import duckdb
+
+    from stratify.registry import successor
+
+    db = Path(args.db)
+    nxt = successor.successor_of(db)
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.Error:  # held: the app starts it at its next request
+        wanted = successor.wanted_of(db)
+        wanted.write_text("\n")
+        deadline = time.time() + args.wait
+        while wanted.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        if wanted.exists():
+            wanted.unlink(missing_ok=True)
+            raise CommandError(f"the app holding {db.name} did not start {nxt.name} within {args.wait:g} s "
+                               "(it does so at its next request)") from None  # fmt: skip
+    else:
+        con.close()
+        successor.prepare_offline(db)
+    if not nxt.exists():
+        raise CommandError(f"{nxt.name} was not started: see the app's log")
+    if not args.quiet:
+        print(f"stratify: {nxt.name} is ready to build into: stratify build/train/score --db {nxt}, "
+              f"then stratify promote --db {db}", file=sys.stderr)  # fmt: skip
+    return {"successor": str(nxt)}
+
+
+def cmd_promote(args: argparse.Namespace) -> dict:
+    """Make the successor (built, trained and scored with --db NAME.next.duckdb) the live file:
+    the serving app switches at its next request; with no app serving, it is done here."""
+    import duckdb
+
+    from stratify.registry import successor
+
+    db = Path(args.db)
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.Error:  # held: the app does the switch, between requests
+        marker = successor.mark_ready(db)
+        if not args.quiet:
+            print(f"stratify: {successor.successor_of(db).name} is ready; the app switches to it at its "
+                  f"next request (watch for {marker.name} to go)", file=sys.stderr)  # fmt: skip
+        return {"ready": str(marker), "switched": False}
+    con.close()
+    copied = successor.promote_offline(db)
+    if not args.quiet:
+        print(f"stratify: {db.name} is now the successor ({len(copied)} tables carried over); the "
+              f"previous file is {successor.previous_of(db).name}", file=sys.stderr)  # fmt: skip
+    return {"switched": True, "carried_over": copied}
+
+
 def _users_file(args: argparse.Namespace) -> Path:
     return Path(args.users) if args.users else Path(args.db).with_name("users.yaml")
 
@@ -736,6 +792,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person-id", type=int, required=True)
     p.add_argument("--last", type=int, default=40, help="how many of the latest entries to print")
     p.set_defaults(run=cmd_timeline)
+
+    p = command(
+        "prepare",
+        "start NAME.next.duckdb beside the live database, for the monthly run while the app serves",
+    )
+    p.add_argument("--db", default="stratify.duckdb", help="the live database")
+    p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for a serving app")
+    p.set_defaults(run=cmd_prepare)
+
+    p = command(
+        "promote",
+        "make the successor database (NAME.next.duckdb, built while the app served) the live one",
+    )
+    p.add_argument("--db", default="stratify.duckdb", help="the live database")
+    p.set_defaults(run=cmd_promote)
 
     p = command("serve", "the web app for clusters, commissioners and audit leads")
     p.add_argument("--db", default="stratify.duckdb")
