@@ -49,12 +49,15 @@ def current_user() -> User | None:
 
 
 def _still_active() -> bool:
-    """False once the session has gone `STRATIFY_IDLE_SECONDS` without a request. The last
-    request time is written at most every tenth of that (and at most once a minute), so the
-    session store is not rewritten on every callback."""
+    """False once the session has gone `STRATIFY_IDLE_SECONDS` without a request, or is
+    `STRATIFY_SESSION_SECONDS` old however busy it is (no activity extends that). The last
+    request time is written at most every tenth of the idle limit (and at most once a minute),
+    so the session store is not rewritten on every callback."""
     idle = current_app.config["STRATIFY_IDLE_SECONDS"]
     now, seen = time.time(), session.get("seen", 0.0)
     if now - seen > idle:
+        return False
+    if now - session.get("signed_in", 0.0) > current_app.config["STRATIFY_SESSION_SECONDS"]:
         return False
     if now - seen > min(60.0, idle / 10):
         session["seen"] = now

@@ -24,10 +24,12 @@ ROLES = {
     "audit_lead": "Audit lead: practice-level aggregates for every practice",
     "admin": "Administrator: manages users",
 }
-LOCKOUT_FAILURES = 5  # wrong passwords in a row before a username is locked for a while
-LOCKOUT_SECONDS = 15 * 60
+LOCKOUT_FAILURES = 5  # wrong passwords in a row before a username is locked for the window
+LOCKOUT_SECONDS = 15 * 60  # the window: no name is ever locked for longer
+ADDRESS_FREE = 10  # wrong passwords from one client address before its delays start
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,39}")
 MIN_PASSWORD = 12
+MAX_PASSWORD = 200  # what the sign-in form accepts; a longer one could never be typed in
 
 
 class UserError(ValueError):
@@ -82,6 +84,66 @@ def _user(raw: dict) -> User:
     )
 
 
+@dataclass
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    until: float = 0.0
+
+
+class Throttle:
+    """Failed sign-ins per key (a username, or a client address). The first `free` failures
+    cost nothing; each later one shuts the key for a delay doubling from `base` seconds, and the
+    `lock_at`-th (or any delay that reaches it) for the whole `window`, never longer. While shut,
+    attempts are refused unchecked and not counted. `reset_at_end`: the count starts again when
+    a full-window lock ends (names: one more wrong password then does not lock the name again);
+    otherwise it is forgotten only after `forget` seconds without a failure (addresses: a
+    persistent guesser stays at one try per window)."""
+
+    def __init__(self, free: int, base: float, lock_at: int, window: float, reset_at_end: bool,
+                 forget: float) -> None:  # fmt: skip
+        self.free, self.base, self.lock_at, self.window = free, base, lock_at, window
+        self.reset_at_end, self.forget = reset_at_end, forget
+        self._keys: dict[str, _Failures] = {}
+
+    def _entry(self, key: str, now: float) -> _Failures | None:
+        entry = self._keys.get(key)
+        if entry is None:
+            return None
+        ended_full = entry.count >= self.lock_at and entry.until <= now
+        if (self.reset_at_end and ended_full) or now - entry.last > self.forget:
+            del self._keys[key]
+            return None
+        return entry
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until the key may try again (0: now)."""
+        entry = self._entry(key, now)
+        return max(0.0, entry.until - now) if entry else 0.0
+
+    def locked(self, key: str, now: float) -> bool:
+        """Shut for the whole window (not merely delayed)."""
+        entry = self._entry(key, now)
+        return bool(entry and entry.count >= self.lock_at and entry.until > now)
+
+    def fail(self, key: str, now: float) -> None:
+        entry = self._entry(key, now) or self._keys.setdefault(key, _Failures())
+        entry.count += 1
+        entry.last = now
+        if entry.count >= self.lock_at:
+            delay = self.window
+        elif entry.count > self.free:
+            delay = min(self.base * 2 ** (entry.count - self.free - 1), self.window)
+        else:
+            delay = 0.0
+        entry.until = now + delay
+        if len(self._keys) > 10_000:  # forget stale keys rather than grow without end
+            self._keys = {k: v for k, v in self._keys.items() if now - v.last <= self.forget}
+
+    def clear(self, key: str) -> None:
+        self._keys.pop(key, None)
+
+
 class Users:
     """The users file, re-read when it changes on disk so a disabled user is out at once."""
 
@@ -90,7 +152,10 @@ class Users:
         self._lock = threading.Lock()
         self._stamp: tuple[float, int] | None = None
         self._users: dict[str, User] = {}
-        self._failures: dict[str, tuple[int, float]] = {}  # username -> (count, last failure)
+        self._names = Throttle(free=2, base=2.0, lock_at=LOCKOUT_FAILURES, window=LOCKOUT_SECONDS,
+                               reset_at_end=True, forget=LOCKOUT_SECONDS)  # fmt: skip
+        self._addresses = Throttle(free=ADDRESS_FREE, base=2.0, lock_at=10**9, window=LOCKOUT_SECONDS,
+                                   reset_at_end=False, forget=2 * LOCKOUT_SECONDS)  # fmt: skip
         if not self.path.exists():
             raise UserError(
                 f"no users file {self.path}; create an administrator with "
@@ -122,26 +187,33 @@ class Users:
         return hashlib.sha256(f"{user.epoch}:{user.password_hash}".encode()).hexdigest()[:32]
 
     def locked(self, username: str) -> bool:
-        count, last = self._failures.get(username, (0, 0.0))
-        return count >= LOCKOUT_FAILURES and time.time() - last < LOCKOUT_SECONDS
+        """Whether the name is locked for the whole window (not merely delayed)."""
+        return self._names.locked(username, time.time())
 
-    def authenticate(self, username: str, password: str) -> User | None:
-        """The user, if the password is theirs and the name is not locked after repeated failures."""
+    def wait(self, username: str, address: str | None = None) -> float:
+        """Seconds before this name may try again from this address (0: now)."""
+        now = time.time()
+        by_address = self._addresses.wait(address, now) if address else 0.0
+        return max(self._names.wait(username, now), by_address)
+
+    def authenticate(self, username: str, password: str, address: str | None = None) -> User | None:
+        """The user, if the password is theirs and neither the name nor the client address is
+        shut after repeated failures (then the password is not even checked)."""
+        with self._lock:
+            if self.wait(username, address) > 0:
+                return None
         user = self.get(username)
         # Check a hash even for unknown users so timing does not reveal who exists.
         hashed = user.password_hash if user else _DUMMY_HASH
         ok = check_password_hash(hashed, password or "")
         with self._lock:
-            if self.locked(username):
-                return None
+            now = time.time()
             if ok and user:
-                self._failures.pop(username, None)
+                self._names.clear(username)
                 return user
-            count, _ = self._failures.get(username, (0, 0.0))
-            if len(self._failures) > 10_000:  # forget stale names rather than grow without end
-                cutoff = time.time() - LOCKOUT_SECONDS
-                self._failures = {k: v for k, v in self._failures.items() if v[1] > cutoff}
-            self._failures[username] = (count + 1, time.time())
+            self._names.fail(username, now)
+            if address:
+                self._addresses.fail(address, now)
             return None
 
     def save(self, user: User, password: str | None = None) -> User:
@@ -159,6 +231,16 @@ class Users:
                 hashed = existing.password_hash
             else:
                 raise UserError(f"a new user ({user.username}) needs a password")
+            if (
+                existing
+                and existing.role == "admin"
+                and existing.active
+                and not (user.role == "admin" and user.active)
+            ):
+                others = [u for u in rows if u.get("role") == "admin" and u.get("active", True)]
+                if not others:
+                    raise UserError(f"{user.username} is the last active administrator: make "
+                                    "another administrator before demoting or disabling them")  # fmt: skip
             epoch = existing.epoch if existing else 0
             if existing and (password is not None or existing.active != user.active):
                 epoch += 1
@@ -181,6 +263,10 @@ class Users:
 def hash_password(password: str) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UserError(
+            f"a password may have at most {MAX_PASSWORD} characters (what sign-in accepts)"
+        )
     return generate_password_hash(password, method="scrypt")
 
 

@@ -13,6 +13,7 @@ class AppClient:
     def __init__(self, base: str, timeout: float = 30.0):
         self.base = base.rstrip("/")
         self.http = requests.Session()
+        self.http.headers["Origin"] = self.base  # as a browser's own pages send it on every POST
         self.timeout = timeout
         self._deps: list[dict] | None = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from dash import Input, Output, State, ctx, no_update
 
@@ -48,13 +48,22 @@ def recorder(
 
 
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A meeting, due or review date typed today lies within this window around today: a late entry
+# of last year's meeting still fits, 0001-01-01 or 9999-12-31 (a slip or a probe) does not.
+DAYS_BEFORE = 366
+DAYS_AFTER = 2 * 366
 
 
-def parse_date(value: object, what: str) -> date:
-    """A date typed as YYYY-MM-DD, and only that."""
+def parse_date(value: object, what: str, today: date | None = None) -> date:
+    """A date typed as YYYY-MM-DD, and only that, within the window around today."""
     if not isinstance(value, str) or not ISO_DATE.fullmatch(value.strip()):
         raise records.RecordError(f"{what} must be a date, YYYY-MM-DD")
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise records.RecordError(f"{what} must be a real date, YYYY-MM-DD") from exc
+    today = today or date.today()
+    low, high = today - timedelta(days=DAYS_BEFORE), today + timedelta(days=DAYS_AFTER)
+    if not low <= day <= high:
+        raise records.RecordError(f"{what} must be between {low} and {high}")
+    return day

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from stratify import nhs_number
+from stratify import database, nhs_number
 
 
 class CommandError(Exception):
@@ -638,52 +638,160 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     return summary
 
 
+def cmd_prepare(args: argparse.Namespace) -> dict:
+    """Start the successor database with the live one's person keys, so the month's pipeline can
+    build into it (--db NAME.next.duckdb) while the app serves."""
+    import duckdb
+
+    from stratify.registry import successor
+
+    db = Path(args.db)
+    nxt = successor.successor_of(db)
+    try:
+        con = database.connect(db)
+    except duckdb.Error:  # held: the app starts it at its next request
+        wanted = successor.wanted_of(db)
+        wanted.write_text("\n")
+        deadline = time.time() + args.wait
+        while wanted.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        if wanted.exists():
+            wanted.unlink(missing_ok=True)
+            raise CommandError(f"the app holding {db.name} did not start {nxt.name} within {args.wait:g} s "
+                               "(it does so at its next request)") from None  # fmt: skip
+    else:
+        con.close()
+        successor.prepare_offline(db)
+    if not nxt.exists():
+        raise CommandError(f"{nxt.name} was not started: see the app's log")
+    if not args.quiet:
+        print(f"stratify: {nxt.name} is ready to build into: stratify build/train/score --db {nxt}, "
+              f"then stratify promote --db {db}", file=sys.stderr)  # fmt: skip
+    return {"successor": str(nxt)}
+
+
+def cmd_promote(args: argparse.Namespace) -> dict:
+    """Make the successor (built, trained and scored with --db NAME.next.duckdb) the live file:
+    the serving app switches at its next request; with no app serving, it is done here."""
+    import duckdb
+
+    from stratify.registry import successor
+
+    db = Path(args.db)
+    try:
+        con = database.connect(db)
+    except duckdb.Error:  # held: the app does the switch, between requests
+        marker = successor.mark_ready(db)
+        if not args.quiet:
+            print(f"stratify: {successor.successor_of(db).name} is ready; the app switches to it at its "
+                  f"next request (watch for {marker.name} to go)", file=sys.stderr)  # fmt: skip
+        return {"ready": str(marker), "switched": False}
+    con.close()
+    copied = successor.promote_offline(db)
+    if not args.quiet:
+        print(f"stratify: {db.name} is now the successor ({len(copied)} tables carried over); the "
+              f"previous file is {successor.previous_of(db).name}", file=sys.stderr)  # fmt: skip
+    return {"switched": True, "carried_over": copied}
+
+
 def _users_file(args: argparse.Namespace) -> Path:
     return Path(args.users) if args.users else Path(args.db).with_name("users.yaml")
 
 
 def cmd_serve(args: argparse.Namespace) -> dict:
-    from dashboards.app import serve
+    """Open the database and bind the port first; only then say "serving"."""
+    import duckdb
+
+    from dashboards.app import default_hosts, serve
     from dashboards.auth import UserError
+    from stratify import db_lock
 
     users = _users_file(args)
+    hosts = tuple(args.allowed_host or ()) or default_hosts(args.host)
+
+    def ready() -> None:
+        print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}; "
+              f"host names: {', '.join(hosts)}); Ctrl-C to stop", file=sys.stderr)  # fmt: skip
+
     try:
-        print(f"stratify: serving {args.db} on http://{args.host}:{args.port}/ (users: {users}); "
-              "Ctrl-C to stop", file=sys.stderr)  # fmt: skip
         serve(args.db, users, args.host, args.port, threads=args.threads, debug=args.debug,
-              secure_cookie=args.secure_cookie, idle_minutes=args.idle_minutes)  # fmt: skip
+              secure_cookie=args.secure_cookie, idle_minutes=args.idle_minutes,
+              session_hours=args.session_hours, allowed_hosts=hosts, ready=ready)  # fmt: skip
     except UserError as exc:
         raise CommandError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise CommandError(db_lock.explain(exc) or str(exc)) from exc
     return {"served": args.db}
 
 
 def cmd_users(args: argparse.Namespace) -> dict:
-    """Add or change an app user; the password comes from STRATIFY_PASSWORD or a prompt."""
-    import getpass
-    import os
-
+    """Add or change an app user. A password is read (STRATIFY_PASSWORD, else a prompt) only
+    with --set-password; what is not given (name, clusters, active) stays as it was."""
     from dashboards.auth import User, UserError, Users, create_users_file
 
     users_path = _users_file(args)
-    password = os.environ.get("STRATIFY_PASSWORD") or (
-        getpass.getpass(f"password for {args.username}: ") if args.set_password else None
-    )
+    password = _new_password(args.username) if args.set_password else None
     try:
         if not users_path.exists():
             if args.role != "admin" or not password:
                 raise CommandError(
-                    f"{users_path} does not exist: start it with an admin and a password"
+                    f"{users_path} does not exist: start it with an admin and --set-password"
                 )
             create_users_file(users_path, args.username, password)
         else:
-            user = User(args.username, args.name or args.username, args.role,
-                        tuple(c for c in (args.clusters or "").split(",") if c), not args.disable)  # fmt: skip
-            Users(users_path).save(user, password)
+            book = Users(users_path)
+            existing = book.all().get(args.username)
+            if existing is None and password is None:
+                raise CommandError(
+                    f"{args.username} is a new user: give a password with --set-password"
+                )
+            if args.clusters is not None:
+                clusters = _known_clusters(args.db, [c for c in args.clusters.split(",") if c])
+            else:
+                clusters = existing.clusters if existing else ()
+            active = (False if args.disable else True if args.enable
+                      else existing.active if existing else True)  # fmt: skip
+            name = args.name or (existing.display_name if existing else args.username)
+            book.save(User(args.username, name, args.role, clusters, active), password)
     except UserError as exc:
         raise CommandError(str(exc)) from exc
     if not args.json:
         print(f"Saved user {args.username} ({args.role}) in {users_path}.")
     return {"username": args.username, "role": args.role, "users": str(users_path)}
+
+
+def _new_password(username: str) -> str:
+    import getpass
+    import os
+
+    return os.environ.get("STRATIFY_PASSWORD") or getpass.getpass(f"new password for {username}: ")
+
+
+def _known_clusters(db: str, wanted: list[str]) -> tuple[str, ...]:
+    """The clusters asked for, if the registry knows every one; else the list of known ones."""
+    import duckdb
+
+    from stratify import db_lock
+    from stratify.registry.models import query
+
+    if not Path(db).exists():
+        raise CommandError(f"cannot check the practice clusters: no database {db} (give --db)")
+    try:
+        con = database.connect(db, read_only=True)
+    except duckdb.Error as exc:
+        raise CommandError(
+            f"cannot check the practice clusters: {db_lock.explain(exc) or exc}"
+        ) from exc
+    try:
+        known = query(con, "app/clusters")["cluster_code"].to_list()
+    finally:
+        con.close()
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise CommandError(
+            f"unknown practice cluster(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return tuple(wanted)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -845,6 +953,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--last", type=int, default=40, help="how many of the latest entries to print")
     p.set_defaults(run=cmd_timeline)
 
+    p = command(
+        "prepare",
+        "start NAME.next.duckdb beside the live database, for the monthly run while the app serves",
+    )
+    p.add_argument("--db", default="stratify.duckdb", help="the live database")
+    p.add_argument("--wait", type=float, default=120.0, help="seconds to wait for a serving app")
+    p.set_defaults(run=cmd_prepare)
+
+    p = command(
+        "promote",
+        "make the successor database (NAME.next.duckdb, built while the app served) the live one",
+    )
+    p.add_argument("--db", default="stratify.duckdb", help="the live database")
+    p.set_defaults(run=cmd_promote)
+
     p = command("serve", "the web app for clusters, commissioners and audit leads")
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument(
@@ -860,35 +983,48 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mark the session cookie Secure and send HSTS (serve over HTTPS, e.g. behind a TLS proxy)")  # fmt: skip
     p.add_argument("--idle-minutes", type=float, default=30.0,
                    help="sign a user out after this long without a request (default 30)")  # fmt: skip
+    p.add_argument("--session-hours", type=float, default=8.0,
+                   help="sign a user out this long after sign-in, however busy (default 8)")  # fmt: skip
+    p.add_argument("--allowed-host", action="append", default=None, metavar="NAME",
+                   help="a host name the app answers to (repeatable; default: the --host address and "
+                        "localhost); requests naming any other Host are refused")  # fmt: skip
     p.set_defaults(run=cmd_serve)
 
     p = command(
-        "users", "add or change a user of the web app (password: STRATIFY_PASSWORD or a prompt)"
+        "users",
+        "add or change a user of the web app (with --set-password: STRATIFY_PASSWORD or a prompt)",
     )
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument(
         "--users", default=None, help="users file (default: users.yaml beside the database)"
     )
     p.add_argument("--username", required=True)
-    p.add_argument("--name", default=None, help="display name")
+    p.add_argument("--name", default=None, help="display name (default: keep it, or the username)")
     p.add_argument(
         "--role", required=True, choices=["clinician", "commissioner", "audit_lead", "admin"]
     )
-    p.add_argument(
-        "--clusters", default=None, help="comma-separated practice clusters (clinicians)"
-    )
-    p.add_argument("--set-password", action="store_true", help="prompt for a new password")
-    p.add_argument("--disable", action="store_true", help="mark the user inactive")
+    p.add_argument("--clusters", default=None,
+                   help="comma-separated practice clusters (clinicians), checked against --db; default: keep them")  # fmt: skip
+    p.add_argument("--set-password", action="store_true",
+                   help="set a new password: STRATIFY_PASSWORD if set, else a prompt (never read otherwise)")  # fmt: skip
+    active = p.add_mutually_exclusive_group()
+    active.add_argument("--disable", action="store_true", help="mark the user inactive")
+    active.add_argument("--enable", action="store_true", help="mark the user active again")
     p.set_defaults(run=cmd_users)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
+
+    os.umask(0o077)  # the database, packs, users file and session store are the owner's alone
     args = build_parser().parse_args(argv)
     try:
         result = args.run(args)
     except CommandError as exc:
-        print(f"stratify {args.command}: {exc}", file=sys.stderr)
+        from stratify import db_lock
+
+        print(f"stratify {args.command}: {db_lock.explain(exc) or exc}", file=sys.stderr)
         for line in exc.details:
             print(f"  {line}", file=sys.stderr)
         if args.json and exc.result is not None:
@@ -903,7 +1039,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stratify {args.command}: {_missing_table(exc)}", file=sys.stderr)
             return 1
         if isinstance(exc, ContractError | OSError | ValueError | duckdb.Error):
-            print(f"stratify {args.command}: {exc}", file=sys.stderr)
+            from stratify import db_lock
+
+            print(f"stratify {args.command}: {db_lock.explain(exc) or exc}", file=sys.stderr)
             return 1
         raise
     if args.json:

@@ -245,16 +245,19 @@ def _write(kind: str, cluster: str, month: str, values: dict) -> str:
                         values["role"], parse_date(values["due"], "due date"), who)  # fmt: skip
             message = "Action agreed."
         else:
-            _action_in_cluster(values["action_id"], cluster)
+            _action_in_cluster(user, values["action_id"], cluster)
             store.write(records.record_action_status, values["action_id"], values["status"], who)
             message = "Action updated."
     store.log(user.username, user.role, "record", "conference", cluster, None, f"{kind} {month}")
     return message
 
 
-def _action_in_cluster(action_id: object, cluster: str) -> None:
+def _action_in_cluster(user, action_id: object, cluster: str) -> None:
+    """An action of this cluster's conferences; any other id (a forged one) is refused and logged."""
     actions = access.store().read("care/conference_actions", cluster=cluster)
     if not isinstance(action_id, str) or action_id not in set(actions["action_id"].to_list()):
+        access.store().log(user.username, user.role, "refused", "conference", cluster,
+                           detail="action outside scope")  # fmt: skip
         raise records.RecordError("choose an action of this cluster")
 
 

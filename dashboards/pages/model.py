@@ -1,8 +1,15 @@
-"""Model: the model card of the latest trained model, read from the database."""
+"""Model: the model card of the latest trained model, read from the database.
+
+Commissioners receive the card through disclosure control: every count (people, events, the
+people and events behind each tenth of the calibration plot and behind each top-k figure) goes
+through stratify.audit.disclosure, and every rate, PPV, sensitivity and observed/expected they see
+is recomputed from the disclosed counts, so no figure lets a small or exact count be worked out."""
 
 from __future__ import annotations
 
+import copy
 import json
+import re
 from functools import lru_cache
 
 import polars as pl
@@ -10,7 +17,7 @@ from dash import dcc, html
 
 from dashboards import access
 from dashboards.components import grid, notice, page, refused
-from stratify.audit.disclosure import disclose_count
+from stratify.audit.disclosure import disclose, disclose_count, disclose_rate, load_rules
 from stratify.models.card import LABELS, calibration_figure
 
 PATH = "/model"
@@ -22,8 +29,15 @@ GROUP_COLUMNS = {"group": "Group", "label": "", "people": "People", "events": "E
                  "oe": "O/E", "slope": "Cal. slope"}  # fmt: skip
 
 
-def _pct(v: float) -> str:
-    return f"{v * 100:.1f}%"
+TOP_FRACTIONS = {1: 0.01, 5: 0.05, 10: 0.10}  # the card's top-k figures (stratify.models.metrics)
+
+
+def _pct(v: float | None) -> str:
+    return "*" if v is None else f"{v * 100:.1f}%"
+
+
+def _num(v: float | None, places: int) -> str | float:
+    return "*" if v is None else round(v, places)
 
 
 def layout(**_query) -> html.Main:
@@ -43,6 +57,9 @@ def _card(published: bool) -> html.Main:
         return page(NAME, notice("No model has been trained yet: run `stratify train`."))
     model = store.read("model_card").row(0, named=True)
     card = json.loads(model["card"]) if isinstance(model["card"], str) else model["card"]
+    if published:
+        card = published_card(card)
+    rate = _outcome_rate(model, published)
     metrics = pl.DataFrame(
         [_metrics(name, entry["overall"]) for name, entry in card["models"].items()]
     )
@@ -57,43 +74,122 @@ def _card(published: bool) -> html.Main:
         for k, v in card["comparisons"].items()
     ]
     warnings = [html.Li(w) for w in card["warnings"]] or [html.Li("none")]
+    suppressed = _suppression_note() if published else None
     return page(
         "Model card: 12-month emergency admission risk",
         html.P([html.B("Model "), model["model_id"], f", trained {model['trained_at']:%Y-%m-%d %H:%M}, settings "
                 f"v{model['config_version']}. Features from events before {model['index_date']}; outcome in the "
-                f"12 months after (data cut {model['data_cut']}). Population {_count(model['population'], published)}, outcome "
-                f"rate {_pct(model['outcome_rate'])}; calibration: {model['calibration_choice']}."]),
+                f"12 months after (data cut {model['data_cut']}). Population {_population(model['population'], published)}, outcome "
+                f"rate {_pct(rate)}; calibration: {model['calibration_choice']}."]),
         html.H2("Performance on the test set"),
         grid("model-metrics", metrics, METRIC_COLUMNS, height=220),
         html.H2("Compared with the baselines"), html.Ul(comparisons),
         html.H2("Warnings"), html.Ul(warnings, className="notice notice-warn"),
         dcc.Graph(id="model-calibration", figure=calibration_figure(card), config={"displaylogo": False}),
+        suppressed,
         html.H2("LightGBM by group"),
         grid("model-groups", groups, GROUP_COLUMNS, height=420),
     )  # fmt: skip
 
 
-def _count(value: int, published: bool) -> str:
-    return disclose_count(value)[0] if published else f"{value:,}"
+def _suppression_note() -> html.P:
+    r = load_rules()
+    return html.P(f"Small-number suppression (rules v{r.version}): tenths of predicted risk with {r.suppress_min}-"
+                  f"{r.suppress_max} events are left out of the plot, and every count, rate, PPV, sensitivity and "
+                  f"observed/expected is from counts rounded to {r.round_to}.", className="lede")  # fmt: skip
+
+
+def _count(value: int | None, published: bool) -> str:
+    """A count as shown. A published card's counts are already disclosed (None when suppressed)."""
+    if value is None:
+        return "*"
+    return str(value) if published else f"{value:,}"
 
 
 def _group(family: str, label: str, s: dict, published: bool) -> dict:
     """One group's row; for commissioners a group whose events are suppressed shows no metrics
     either, since they would let the count be worked out."""
-    hidden = published and disclose_count(s["events"])[1] is None
-    metric = (lambda v, n: "*") if hidden else (lambda v, n: f"{v:.{n}f}")
+    hidden = published and s["events"] is None
+    metric = (lambda v, n: "*") if hidden else (lambda v, n: "*" if v is None else f"{v:.{n}f}")
     return {"group": family, "label": label, "people": _count(s["people"], published),
             "events": _count(s["events"], published), "auroc": metric(s["auroc"], 3),
             "oe": metric(s["observed_over_expected"], 2), "slope": metric(s["calibration_slope"], 2)}  # fmt: skip
 
 
+def _population(value: int, published: bool) -> str:
+    return disclose_count(int(value))[0] if published else f"{value:,}"
+
+
+def _outcome_rate(model: dict, published: bool) -> float | None:
+    """The training population's outcome rate; for commissioners from the disclosed counts."""
+    if not published:
+        return model["outcome_rate"]
+    population = int(model["population"])
+    return disclose_rate(round(model["outcome_rate"] * population), population)
+
+
+def published_card(card: dict) -> dict:
+    """The card as a commissioner may receive it (see the module docstring). Counts become the
+    disclosed value or None (suppressed); figures that would reveal a suppressed count become None."""
+    out = copy.deepcopy(card)
+    for entry in out["models"].values():
+        entry["overall"] = _published_summary(entry["overall"])
+        entry["calibration"] = _published_calibration(entry["calibration"])
+        for members in entry["subgroups"].values():
+            for label, s in members.items():
+                members[label] = _published_summary(s)
+    # A warning's exact observed/expected next to the published one would give the count back.
+    out["warnings"] = [re.sub(r"observed/expected -?[\d.]+(e-?\d+)?", "observed/expected outside the expected range", w)
+                       for w in out["warnings"]]  # fmt: skip
+    return out
+
+
+def _published_summary(s: dict) -> dict:
+    """One model's metrics on one set of people with every count disclosed and every figure
+    made of counts recomputed from the disclosed ones. Statistics that are not counts (AUROC,
+    AUPRC, Brier, calibration slope and intercept) stay, except where the events are suppressed."""
+    people, events = int(s["people"]), int(s["events"])
+    out = dict(s)
+    out["people"] = disclose_count(people)[1]
+    out["events"] = disclose_count(events)[1]
+    observed = disclose_rate(events, people)
+    out["observed_rate"] = observed
+    expected = s.get("expected_rate")
+    out["observed_over_expected"] = (
+        None if observed is None or not expected else observed / expected
+    )
+    for k, fraction in TOP_FRACTIONS.items():
+        chosen = max(1, int(round(people * fraction)))  # as stratify.models.metrics.top_fraction
+        hits = int(round(s[f"ppv_top_{k}pct"] * chosen))
+        out[f"ppv_top_{k}pct"] = disclose_rate(hits, chosen)
+        out[f"sensitivity_top_{k}pct"] = disclose_rate(hits, events)
+    if out["events"] is None:
+        for key in ("auroc", "auroc_low", "auroc_high", "auprc", "brier", "calibration_slope",
+                    "calibration_intercept"):  # fmt: skip
+            out[key] = None
+    return out
+
+
+def _published_calibration(table: list[dict]) -> list[dict]:
+    """Each tenth's observed rate from its disclosed events and people; tenths whose events are
+    suppressed are left out (the plot shows a gap)."""
+    if not table:
+        return []
+    frame = pl.DataFrame(table).with_columns(
+        events=(pl.col("observed") * pl.col("people")).round(0).cast(pl.Int64)
+    )
+    shown = disclose(frame, ["people", "events"], rates={"observed": ("events", "people")})
+    shown = shown.filter(pl.col("observed").is_not_null())
+    return shown.select("bin", "people", "expected", "observed").to_dicts()
+
+
 def _metrics(name: str, o: dict) -> dict:
     return {
         "model": LABELS.get(name, name),
-        "auroc": f"{o['auroc']:.3f} ({o['auroc_low']:.3f}-{o['auroc_high']:.3f})",
-        "auprc": round(o["auprc"], 3), "brier": round(o["brier"], 4),
-        "slope": round(o["calibration_slope"], 2), "intercept": round(o["calibration_intercept"], 3),
-        "oe": round(o["observed_over_expected"], 2),
+        "auroc": "*" if o["auroc"] is None else f"{o['auroc']:.3f} ({o['auroc_low']:.3f}-{o['auroc_high']:.3f})",
+        "auprc": _num(o["auprc"], 3), "brier": _num(o["brier"], 4),
+        "slope": _num(o["calibration_slope"], 2), "intercept": _num(o["calibration_intercept"], 3),
+        "oe": _num(o["observed_over_expected"], 2),
         "top1": f"{_pct(o['ppv_top_1pct'])} / {_pct(o['sensitivity_top_1pct'])}",
         "top5": f"{_pct(o['ppv_top_5pct'])} / {_pct(o['sensitivity_top_5pct'])}",
         "top10": f"{_pct(o['ppv_top_10pct'])} / {_pct(o['sensitivity_top_10pct'])}",

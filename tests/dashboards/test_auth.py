@@ -58,14 +58,86 @@ def test_a_short_password_is_refused(users):
         users.save(User("comm", "x", "commissioner", ()), "short")
 
 
-def test_repeated_wrong_passwords_lock_the_name_even_against_the_right_one(users, monkeypatch):
-    for _ in range(auth.LOCKOUT_FAILURES):
-        assert users.authenticate("clin", "guess") is None
+class Clock:
+    """The time the throttle sees, moved on by the test instead of waited for."""
+
+    def __init__(self, monkeypatch):
+        self.now = 1_000_000.0
+        monkeypatch.setattr(auth.time, "time", lambda: self.now)
+
+    def wait_out(self, users: Users, username: str, address: str | None = None) -> None:
+        self.now += users.wait(username, address) + 0.01
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def _fail(
+    users: Users, clock: Clock, times: int, username: str = "clin", address: str | None = None
+):
+    for _ in range(times):
+        clock.wait_out(users, username, address)
+        assert users.authenticate(username, "guess", address) is None
+
+
+def test_repeated_wrong_passwords_lock_the_name_even_against_the_right_one(users, clock):
+    _fail(users, clock, auth.LOCKOUT_FAILURES)
     assert users.locked("clin")
     assert users.authenticate("clin", "clinician password") is None
-    later = auth.time.time() + auth.LOCKOUT_SECONDS + 1
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    clock.now += auth.LOCKOUT_SECONDS + 1
     assert users.authenticate("clin", "clinician password") is not None
+
+
+def test_the_delays_before_a_lockout_grow(users, clock):
+    _fail(users, clock, 2)
+    assert users.wait("clin") == 0  # two slips cost nothing
+    _fail(users, clock, 1)
+    first = users.wait("clin")
+    _fail(users, clock, 1)
+    assert 0 < first < users.wait("clin") < auth.LOCKOUT_SECONDS
+
+
+def test_one_more_wrong_password_after_the_lockout_does_not_lock_the_name_again(users, clock):
+    _fail(users, clock, auth.LOCKOUT_FAILURES)
+    clock.now += auth.LOCKOUT_SECONDS + 1
+    assert users.authenticate("clin", "guess") is None
+    assert not users.locked("clin") and users.wait("clin") == 0
+    assert users.authenticate("clin", "clinician password") is not None
+
+
+def test_a_name_is_never_locked_for_longer_than_the_window(users, clock):
+    _fail(users, clock, auth.LOCKOUT_FAILURES)
+    locked_at = clock.now
+    for _ in range(50):  # hammering a locked name neither counts nor extends the lock
+        clock.now += auth.LOCKOUT_SECONDS / 60
+        users.authenticate("clin", "guess")
+    clock.now = locked_at + auth.LOCKOUT_SECONDS + 1
+    assert users.wait("clin") == 0
+    assert users.authenticate("clin", "clinician password") is not None
+
+
+def test_a_guessing_address_is_slowed_for_every_name_but_others_are_not(users, clock):
+    for i in range(auth.ADDRESS_FREE + 1):  # a different name each time: no name is locked
+        _fail(users, clock, 1, username=f"name{i}", address="203.0.113.9")
+    assert users.wait("clin", "203.0.113.9") > 0
+    assert users.authenticate("clin", "clinician password", "203.0.113.9") is None
+    assert users.authenticate("clin", "clinician password", "198.51.100.7") is not None
+
+
+def test_a_persistent_guessing_address_stays_at_one_try_per_window(users, clock):
+    address = "203.0.113.9"
+    for i in range(40):
+        _fail(users, clock, 1, username=f"name{i}", address=address)
+    assert users.wait("x", address) == pytest.approx(auth.LOCKOUT_SECONDS, abs=1)
+
+
+def test_a_password_longer_than_sign_in_accepts_is_refused_when_set(users):
+    with pytest.raises(UserError, match="at most 200"):
+        users.save(User("comm", "x", "commissioner", ()), "p" * 201)
+    users.save(User("comm", "x", "commissioner", ()), "p" * 200)
+    assert users.authenticate("comm", "p" * 200) is not None
 
 
 def test_an_audit_lead_sees_patients_only_as_a_cluster_member():

@@ -216,3 +216,23 @@ def _grid_rows(node, grid_id):
         return None
 
     return find(node)
+
+
+def test_a_session_in_constant_use_still_ends_at_its_lifetime(app_data, tmp_path):
+    db = tmp_path / "lifetime.duckdb"
+    shutil.copy(app_data.db.with_name("pristine.duckdb"), db)
+    server = Server(db, app_data.users, "--idle-minutes", "0.05", "--session-hours", str(5 / 3600))
+    try:
+        client = AppClient(server.url)
+        assert client.login("clin_a", PASSWORDS["clin_a"]).status_code == 302
+        signed_in = time.time()
+        answers = []
+        while time.time() - signed_in < 8:  # a request a second, well inside the 3 s idle limit
+            answers.append((time.time() - signed_in, client.get("/_dash-layout").status_code))
+            time.sleep(1)
+        assert all(code == 200 for t, code in answers if t < 4)
+        assert all(code == 401 for t, code in answers if t > 6), "activity extended the session"
+        assert client.login("clin_a", PASSWORDS["clin_a"]).status_code == 302
+        assert client.get("/_dash-layout").status_code == 200
+    finally:
+        server.stop()

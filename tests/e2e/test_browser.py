@@ -5,6 +5,7 @@ pack. Every page is screenshotted and the screenshot checked not to be blank."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,15 @@ def sign_in(browser, server, username: str) -> Page:
     return page
 
 
+def watch_policy(page: Page) -> list[str]:
+    """Every Content-Security-Policy refusal the page's console reports (there should be none)."""
+    refused: list[str] = []
+    page.on(
+        "console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None
+    )
+    return refused
+
+
 def assert_not_blank(png: bytes, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     (SHOTS / f"{name}.png").write_bytes(png)
@@ -67,12 +77,15 @@ def open_page(page: Page, server, path: str) -> None:
 @pytest.mark.parametrize("username", list(WALKS))
 def test_each_role_walks_its_pages(browser, server, username):
     page = sign_in(browser, server, username)
+    refused = watch_policy(page)
     for path in WALKS[username]:
         open_page(page, server, path)
         expect(page.locator("main h1")).not_to_have_text("Not available")
+        expect(page).to_have_title(re.compile(r" - stratify$"))  # Dash's title script still runs
         assert_not_blank(
             page.screenshot(full_page=True), f"{username}{path.replace('/', '_') or '_home'}"
         )
+    assert refused == [], "the app broke its own Content-Security-Policy"
     page.context.close()
 
 
