@@ -12,7 +12,8 @@ WITH oriented AS (
         gamma_names,
         gamma_date_of_birth,
         gamma_postcode_key,
-        gamma_sex
+        gamma_sex,
+        match_key
     FROM predictions
 ),
 ranked AS (

@@ -68,6 +68,7 @@ SCORES_SCHEMA = {
     "match_probability": pl.Float64,
     "match_weight": pl.Float64,
     "agreement": pl.String,
+    "blocking_rule": pl.Int64,
 }
 RESOLUTIONS_SCHEMA = {"identity_key": pl.String, "decision": pl.String, "person_id": pl.Int64}
 
@@ -86,7 +87,9 @@ def comparisons(cfg: LinkageConfig) -> list:
         jaro_winkler_thresholds=names_cfg["jaro_winkler_thresholds"],
         forename_surname_concat_col_name="full_name",
     ).create_comparison_levels()
-    # [both null, exact (tf), swapped, JW..., exact surname (tf), exact forename (tf), else]
+    # [both null, exact (tf), swapped, JW..., exact surname (tf), exact forename (tf), else];
+    # added: swapped with a typo after swapped; short form, initial and one part of a two-part
+    # family name after Jaro-Winkler; one name similar before else.
     extra = [
         cll.And(
             cll.ExactMatchLevel("family_key"), cll.ArrayIntersectLevel("given_forms", 1)
@@ -100,8 +103,30 @@ def comparisons(cfg: LinkageConfig) -> list:
             cll.ExactMatchLevel("given_key"), cll.ArrayIntersectLevel("family_parts", 1)
         ).configure(label_for_charts="Same given name, one part of the family name"),
     ]
+    similar = names_cfg["similar_jaro_winkler"]
+    swapped_with_typo = cll.CustomLevel(
+        f"jaro_winkler_similarity(given_key_l, family_key_r) >= {similar} "
+        f"AND jaro_winkler_similarity(family_key_l, given_key_r) >= {similar}",
+        label_for_charts="Names swapped, with a typo",
+    )
+    one_similar = [
+        cll.JaroWinklerLevel("family_key", similar).configure(
+            label_for_charts=f"Family name similar (Jaro-Winkler >= {similar})"
+        ),
+        cll.JaroWinklerLevel("given_key", similar).configure(
+            label_for_charts=f"Given name similar (Jaro-Winkler >= {similar})"
+        ),
+    ]
     at = 3 + len(names_cfg["jaro_winkler_thresholds"])
-    names = [*names[:at], *extra, *names[at:]]
+    names = [
+        *names[:3],
+        swapped_with_typo,
+        *names[3:at],
+        *extra,
+        *names[at:-1],
+        *one_similar,
+        names[-1],
+    ]
     dob_cfg = cfg.comparisons["date_of_birth"]
     dob = cl.DateOfBirthComparison(
         "date_of_birth",
@@ -167,7 +192,7 @@ def link(con: duckdb.DuckDBPyConnection, cfg: LinkageConfig, say=lambda _m: None
     in-memory DuckDB so that the build's transaction on `con` is never touched by Splink."""
     people = query(con, "registry/linkage_people")
     records = query(con, "registry/linkage_records")
-    scores = _score(people, records, cfg, say) if records.height and people.height else None
+    scores = score(people, records, cfg, say) if records.height and people.height else None
     if scores is None:
         scores = pl.DataFrame(schema={**SCORES_SCHEMA, "person_nhs": pl.String}).drop("person_id")
     ids = con.sql("SELECT nhs_number AS person_nhs, person_id FROM registry.person").pl()
@@ -182,7 +207,13 @@ def link(con: duckdb.DuckDBPyConnection, cfg: LinkageConfig, say=lambda _m: None
     return decide(scores, missing, resolutions(con), cfg)
 
 
-def _score(people: pl.DataFrame, records: pl.DataFrame, cfg: LinkageConfig, say) -> pl.DataFrame:
+def score(
+    people: pl.DataFrame, records: pl.DataFrame, cfg: LinkageConfig, say=lambda _m: None,
+    train: bool = True,
+) -> pl.DataFrame:  # fmt: skip
+    """Each record's two best candidates (by NHS number), with match weight, probability, what
+    agreed and the blocking rule that found the pair. Without `train`, Splink's default m
+    probabilities are used (for tests of blocking and comparison levels on a few rows)."""
     from splink import DuckDBAPI, Linker, block_on
 
     say(f"linkage: {records.height:,} distinct identities against {people.height:,} people")
@@ -205,7 +236,7 @@ def _score(people: pl.DataFrame, records: pl.DataFrame, cfg: LinkageConfig, say)
     # so every bit of the result, is the same in every run. Counting (u) and scoring do not sum.
     db.execute(f"SET threads = {cfg.threads}")
     try:
-        for rule in cfg.blocking_rules_for_training:
+        for rule in cfg.blocking_rules_for_training if train else []:
             linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
     except ValueError as exc:
         # With very few records a comparison level is never seen among matches and EM drives its
@@ -237,6 +268,7 @@ def _score(people: pl.DataFrame, records: pl.DataFrame, cfg: LinkageConfig, say)
         match_probability="match_probability",
         match_weight="match_weight",
         agreement="agreement",
+        blocking_rule=pl.col("match_key").cast(pl.Int64),
     )
 
 
@@ -308,27 +340,31 @@ def decide(
         .otherwise(core)
     )
     decision = pl.col("decision")
-    return frame.with_columns(
-        person_id=pl.when(decision == "link")
-        .then(pl.col("resolved_person"))
-        .when(decision.is_null() & automatic)
-        .then(pl.col("person_id")),
-        link_method=pl.when(decision == "link")
-        .then(pl.lit("clerical"))
-        .when(decision.is_null() & automatic)
-        .then(pl.lit("probabilistic"))
-        .otherwise(pl.lit("unlinked")),
-        review=decision.is_null()
-        & ~automatic.fill_null(False)
-        & (p >= cfg.review_from_probability).fill_null(False),
-        unlinked_reason=pl.when(decision == "link")
-        .then(None)
-        .when(decision == "no_match")
-        .then(pl.lit("clerical review: no registered person matches"))
-        .when(automatic.fill_null(False))
-        .then(None)
-        .otherwise(reason),
-    ).select(list(LINKS_SCHEMA)).sort("identity_key")
+    return (
+        frame.with_columns(
+            person_id=pl.when(decision == "link")
+            .then(pl.col("resolved_person"))
+            .when(decision.is_null() & automatic)
+            .then(pl.col("person_id")),
+            link_method=pl.when(decision == "link")
+            .then(pl.lit("clerical"))
+            .when(decision.is_null() & automatic)
+            .then(pl.lit("probabilistic"))
+            .otherwise(pl.lit("unlinked")),
+            review=decision.is_null()
+            & ~automatic.fill_null(False)
+            & (p >= cfg.review_from_probability).fill_null(False),
+            unlinked_reason=pl.when(decision == "link")
+            .then(None)
+            .when(decision == "no_match")
+            .then(pl.lit("clerical review: no registered person matches"))
+            .when(automatic.fill_null(False))
+            .then(None)
+            .otherwise(reason),
+        )
+        .select(list(LINKS_SCHEMA))
+        .sort("identity_key")
+    )
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

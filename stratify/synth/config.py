@@ -53,6 +53,7 @@ class IdentityRates:
     twins: float = 0.02  # of people: one of a pair of twins (same surname, birth date, address)
     households: float = 0.3  # of people: shares surname and address with 1-3 others
 
+
 @dataclass(frozen=True)
 class SynthConfig:
     patients: int = 50_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +133,9 @@ def synthesise(
             for part, counter in ((now, record_ids), (later, future_ids)):
                 part.insert_column(0, pl.Series(id_col, np.arange(part.height) + counter[feed] + 1))
                 counter[feed] += part.height
-            future[feed].write(_to_dates(later.drop(identity_noise.OLD_ADDRESS, strict=False), feed))
+            future[feed].write(
+                _to_dates(later.drop(identity_noise.OLD_ADDRESS, strict=False), feed)
+            )
             now = _close_at_cut(now, feed, cut)
             now, planted = defects.plant(now, feed, SHAPES[feed], cfg.quality, cut, crng)
             row0 = writers[feed].rows
@@ -484,6 +486,7 @@ def _summary(cfg, fmt, out, writers, truth, idx_days, years, people, places) -> 
             "name_typo": cfg.quality.name_typo,
             "date_of_birth_error": cfg.quality.dob_error,
             "postcode_typo": cfg.quality.postcode_typo,
+            "identity": asdict(cfg.quality.identity),
         },
         **at,
     }

@@ -75,7 +75,9 @@ def _names(df: pl.DataFrame, rates: QualityRates, rng: np.random.Generator):
     noise.append((rows, "family_name", "surname_variant", False))
     short = np.array([g in ref.NICKNAMES for g in given], dtype=bool)
     rows = _rows(rng, short, rates.identity.nickname)
-    given[rows] = [ref.NICKNAMES[g][int(rng.integers(0, len(ref.NICKNAMES[g])))] for g in given[rows]]
+    given[rows] = [
+        ref.NICKNAMES[g][int(rng.integers(0, len(ref.NICKNAMES[g])))] for g in given[rows]
+    ]
     noise.append((rows, "given_name", "nickname", False))
     rows = _rows(rng, everyone, rates.identity.initial_only)
     given[rows] = [g[0] for g in given[rows]]
@@ -122,12 +124,16 @@ def _dates_of_birth(df: pl.DataFrame, date_col: str, rates: QualityRates, rng):
     when = df[date_col].to_numpy()
     rows = np.flatnonzero(rng.random(n) < rates.dob_error)
     delta = rng.choice(np.array([-365, -31, -1, 1, 31, 365]), len(rows))
-    dob[rows] = np.where(dob[rows] + delta > when[rows], dob[rows] - np.abs(delta), dob[rows] + delta)
+    dob[rows] = np.where(
+        dob[rows] + delta > when[rows], dob[rows] - np.abs(delta), dob[rows] + delta
+    )
     noise.append((rows, "date_of_birth", "date_of_birth_error", False))
     dates = pl.Series(dob).cast(pl.Int32).cast(pl.Date)
     day, month = dates.dt.day().to_numpy(), dates.dt.month().to_numpy()
     rows = _rows(rng, (day <= 12) & (day != month), rates.identity.dob_day_month_swap)
-    swapped = pl.DataFrame({"y": dates.dt.year().to_numpy()[rows], "m": day[rows], "d": month[rows]})
+    swapped = pl.DataFrame(
+        {"y": dates.dt.year().to_numpy()[rows], "m": day[rows], "d": month[rows]}
+    )
     swapped = swapped.select(pl.date("y", "m", "d")).to_series().cast(pl.Int32).to_numpy()
     ok = swapped <= when[rows]  # a transposition that lands after the contact is left out
     rows, swapped = rows[ok], swapped[ok]
