@@ -183,7 +183,8 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
                 f"{r['rejected']:,}, linked {r['linked']:,}, unlinked {r['unlinked']:,}); recall "
                 f"of those that reached linkage {r['recall_of_records_that_reached_linkage']:.4f}; "
                 f"false links {r['false_links']} (to a twin {r['false_links_to_a_twin']}, same "
-                f"address {r['false_links_to_someone_at_the_same_address']}); false links among "
+                f"address {r['false_links_to_someone_at_the_same_address']}; records of twins "
+                f"{r['records_of_twins']:,}, recall {r['recall_of_twins']:.4f}); false links among "
                 f"valid NHS numbers: {r['false_links_with_valid_nhs_number']}"
             )
         print("  Recall by planted defect (records without a valid NHS number):")

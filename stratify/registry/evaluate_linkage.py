@@ -72,7 +72,9 @@ def outcomes(db: Path, truth: Path, feeds: Path | None = None) -> pl.DataFrame:
         ).pl()
         registered = con.sql(
             "SELECT nhs_number AS true_nhs, family_name AS true_family, "
-            "date_of_birth AS true_dob, postcode AS true_postcode FROM registry.person"
+            "date_of_birth AS true_dob, postcode AS true_postcode, "
+            "count(*) OVER (PARTITION BY family_name, date_of_birth, postcode) > 1 AS has_twin "
+            "FROM registry.person"
         ).pl()
     finally:
         con.close()
@@ -109,6 +111,8 @@ def _measures(rows: pl.DataFrame) -> dict:
     recall = _ratio(correct, without.height)
     false = without.filter(pl.col("false_link"))
     with_nhs = rows.filter(pl.col("nhs_number_valid") & pl.col("reached"))
+    # A twin: another registered person with the same family name, birth date and postcode.
+    twins = without.filter(pl.col("has_twin").fill_null(False))
     return {
         "records_without_valid_nhs_number": without.height,
         "rejected": without.height - reached.height,
@@ -127,6 +131,8 @@ def _measures(rows: pl.DataFrame) -> dict:
         "false_links_to_someone_at_the_same_address": int(
             false["same_address"].fill_null(False).sum()
         ),
+        "records_of_twins": twins.height,
+        "recall_of_twins": _ratio(int(twins["correct"].sum()), twins.height),
         "records_with_valid_nhs_number": with_nhs.height,
         "false_links_with_valid_nhs_number": int(
             (with_nhs["linked_nhs"].is_not_null() & ~with_nhs["correct"]).sum()

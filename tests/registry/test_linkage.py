@@ -25,7 +25,14 @@ COLUMNS = {
 PERSON = ("9990000018", "JOHN", "SMITH", date(1950, 3, 7), "M", "W3 0SJ")
 # A crowd of unrelated people elsewhere, so that Splink has pairs to estimate u from.
 CROWD = [
-    (f"99900{i:05d}", g, f, date(1930 + i % 60, 1 + i % 12, 1 + i % 28), "F", f"HA{i % 9} {i % 9}AB")
+    (
+        f"99900{i:05d}",
+        g,
+        f,
+        date(1930 + i % 60, 1 + i % 12, 1 + i % 28),
+        "F",
+        f"HA{i % 9} {i % 9}AB",
+    )
     for i, (g, f) in enumerate(
         [(g, f) for g in ("MARY", "ANNE", "GRACE", "LILY") for f in ("KHAN", "OKAFOR", "NOWAK")]
     )
@@ -63,9 +70,11 @@ def test_each_blocking_rule_catches_the_pair_it_exists_for(rule, record):
 
 
 def test_a_record_no_rule_can_reach_is_never_compared():
-    assert _scored(("PETER", "JONES", date(1980, 1, 1), "F", "UB1 1AA")).filter(
-        pl.col("person_nhs") == PERSON[0]
-    ).is_empty()
+    assert (
+        _scored(("PETER", "JONES", date(1980, 1, 1), "F", "UB1 1AA"))
+        .filter(pl.col("person_nhs") == PERSON[0])
+        .is_empty()
+    )
 
 
 def _agreement(record: tuple) -> str:
@@ -115,7 +124,11 @@ def _decide(rows, missing=None, resolved=None) -> dict:
 def test_a_full_agreement_links_although_a_relative_at_the_address_scores_high():
     # The case: best p = 1.0, a family member at 0.84 but 20 match weight behind.
     out = _decide([("a", 1, 7, 1.0, 22.0), ("a", 2, 8, 0.84, 2.4)])["a"]
-    assert (out["person_id"], out["link_method"], out["unlinked_reason"]) == (7, "probabilistic", None)
+    assert (out["person_id"], out["link_method"], out["unlinked_reason"]) == (
+        7,
+        "probabilistic",
+        None,
+    )
     assert not out["review"]
 
 

@@ -67,7 +67,9 @@ def test_the_old_address_flag_becomes_ground_truth_and_never_reaches_the_feed():
 def test_swapped_names_are_recorded_family_first():
     df, planted = _plant(name_swap=1.0)
     assert planted["name_swap"] == set(range(200))
-    assert set(zip(df["given_name"], df["family_name"])) == {("Smith-Jones", "William")}
+    assert set(zip(df["given_name"], df["family_name"], strict=True)) == {
+        ("Smith-Jones", "William")
+    }
 
 
 def test_a_nickname_replaces_the_given_name_with_one_of_its_short_forms():
@@ -110,7 +112,7 @@ def test_one_digit_of_the_year_is_wrong_and_nothing_else():
     assert planted["dob_year_digit"] == set(range(200))
     dates = set(_dates(df))
     assert dates <= {date(y, 3, 7) for y in (1949, 1951, 1940, 1960)}
-    assert all(sum(a != b for a, b in zip(str(d.year), "1950")) == 1 for d in dates)
+    assert all(sum(a != b for a, b in zip(str(d.year), "1950", strict=True)) == 1 for d in dates)
 
 
 def test_rates_are_rates():
@@ -162,6 +164,6 @@ def test_every_identity_defect_is_in_the_ground_truth_of_a_generated_population(
         "date_of_birth_missing", "dob_day_month_swap", "dob_year_digit", "date_of_birth_error",
         "name_typo", "postcode_typo", "postcode_old_address",
     }  # fmt: skip
-    assert not defects.filter(pl.col("defect").is_in(list(found - {"duplicate_row", "future_date"})))[
-        "rejected"
-    ].any()
+    assert not defects.filter(
+        pl.col("defect").is_in(list(found - {"duplicate_row", "future_date"}))
+    )["rejected"].any()
