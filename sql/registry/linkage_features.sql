@@ -41,7 +41,7 @@ SELECT
     strftime(i.date_of_birth, '%m-%d') AS birth_month_day,
     i.sex,
     i.postcode_key,
-    nullif(regexp_extract(i.postcode_key, '^[A-Z]{1,2}[0-9][A-Z0-9]?'), '') AS postcode_district
+    nullif(regexp_extract(i.postcode_key, '^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9]'), '') AS postcode_sector
 FROM linkage_inputs AS i
 LEFT JOIN forms AS f ON f.short_form = i.given_key;
 

@@ -54,8 +54,8 @@ def _scored(record: tuple) -> pl.DataFrame:
         ("date of birth", ("PETER", "JONES", date(1950, 3, 7), "M", "UB1 1AA")),
         ("given and family name", ("JOHN", "SMITH", date(1961, 8, 20), "M", "UB1 1AA")),
         ("given and family name swapped", ("SMITH", "JOHN", date(1961, 8, 20), "M", "UB1 1AA")),
-        # typos in both names and in the day: only the district and the year are left
-        ("postcode district and year of birth", ("JOHM", "SMIHT", date(1950, 3, 9), "M", "W3 7QQ")),
+        # typos in both names and in the day: only the sector and the year are left
+        ("postcode sector and year of birth", ("JOHM", "SMIHT", date(1950, 3, 9), "M", "W3 0QQ")),
         # moved within the street, year of birth wrong, given name missing
         ("postcode and family name sound-alike", (None, "SMYTH", date(1951, 4, 7), "M", "W3 0SJ")),
         # moved away and the year of birth wrong
