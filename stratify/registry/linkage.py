@@ -41,6 +41,7 @@ class LinkageConfig:
     seed: int
     max_pairs_for_u: int
     threads: int
+    em_without_term_frequencies: bool
     comparisons: dict
     blocking_rules_for_prediction: list[dict]
     blocking_rules_for_training: list[list[str]]
@@ -237,7 +238,9 @@ def score(
     db.execute(f"SET threads = {cfg.threads}")
     try:
         for rule in cfg.blocking_rules_for_training if train else []:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), estimate_without_term_frequencies=cfg.em_without_term_frequencies
+            )
     except ValueError as exc:
         # With very few records a comparison level is never seen among matches and EM drives its
         # m probability to zero; fall back to Splink's default m probabilities for every level.
