@@ -11,8 +11,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from stratify import nhs_number
 from stratify.registry import linkage
 from stratify.registry.build import build
+from stratify.registry.evaluate_linkage import evaluate
 from stratify.registry.review import ReviewError, resolve
 
 CFG = linkage.LinkageConfig.load()
@@ -310,3 +312,38 @@ def test_the_review_queue_shows_two_candidates_and_what_agreed_never_demographic
     assert not {"given_name", "family_name", "date_of_birth", "postcode", "nhs_number"} & set(
         columns
     )
+
+
+def test_no_record_is_linked_to_its_persons_twin(built_registry, small_population):
+    db, _ = built_registry
+    folder, _ = small_population
+    result = evaluate(db, folder / "ground_truth")["all"]
+    assert result["records_of_twins"] > 0
+    assert result["false_links_to_a_twin"] == 0
+
+
+def test_the_evaluation_counts_rejected_records_as_missed_links(built_registry, small_population):
+    db, _ = built_registry
+    folder, _ = small_population
+    result = evaluate(db, folder / "ground_truth")["all"]
+    frame = pl.concat(
+        [
+            pl.read_parquet(folder / "feeds" / f"{feed}.parquet", columns=["nhs_number"])
+            .with_row_index("source_row", offset=1)
+            .with_columns(feed=pl.lit(feed))
+            for feed in ("community_contacts", "mh_contacts", "social_care_services")
+        ]
+    )
+    without = frame.filter(~pl.Series(nhs_number.is_valid(frame["nhs_number"].to_list())))
+    con = duckdb.connect(str(db), read_only=True)
+    rejected = con.sql(
+        "SELECT DISTINCT feed, source_row FROM staging.quarantine WHERE severity = 'reject'"
+    ).pl()
+    con.close()
+    planted = without.with_columns(pl.col("source_row").cast(pl.Int64)).join(
+        rejected, on=["feed", "source_row"]
+    )
+    assert result["rejected"] == planted.height
+    assert result["records_without_valid_nhs_number"] == without.height
+    assert result["rejected"] + result["reached_linkage"] == without.height
+    assert result["recall"] == round(result["correct"] / without.height, 4)
