@@ -242,15 +242,49 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
 
     if not Path(args.db).exists():
         raise CommandError(f"{args.db}: no such database; run stratify build first")
-    result = evaluate(Path(args.db), Path(args.truth))
+    result = evaluate(Path(args.db), Path(args.truth), Path(args.feeds) if args.feeds else None)
     if not args.json:
-        print("Linkage of records without a valid NHS number, against ground truth:")
+        print(
+            "Linkage of every delivered record without a valid NHS number, against ground truth "
+            "(rejected and unlinked records count as misses):"
+        )
         for feed, r in result.items():
             print(
                 f"  {feed:<22} precision {r['precision']:.4f}  recall {r['recall']:.4f}  "
-                f"F1 {r['f1']:.4f}  (n={r['records_without_valid_nhs_number']:,}; false links "
-                f"among valid NHS numbers: {r['false_links_with_valid_nhs_number']})"
+                f"F1 {r['f1']:.4f}  (n={r['records_without_valid_nhs_number']:,}: rejected "
+                f"{r['rejected']:,}, linked {r['linked']:,}, unlinked {r['unlinked']:,}); recall "
+                f"of those that reached linkage {r['recall_of_records_that_reached_linkage']:.4f}; "
+                f"false links {r['false_links']} (to a twin {r['false_links_to_a_twin']}, same "
+                f"address {r['false_links_to_someone_at_the_same_address']}; records of twins "
+                f"{r['records_of_twins']:,}, recall {r['recall_of_twins']:.4f}); false links among "
+                f"valid NHS numbers: {r['false_links_with_valid_nhs_number']}"
             )
+        print("  Recall by planted defect (records without a valid NHS number):")
+        for defect, r in result["all"]["by_defect"].items():
+            print(
+                f"    {defect:<24} {r['recall']:.4f} of {r['records']:,}"
+                f"  false links {r['false_links']}"
+            )
+    return result
+
+
+def cmd_resolve_link(args: argparse.Namespace) -> dict:
+    from stratify.registry.review import ReviewError, resolve
+
+    if not Path(args.db).exists():
+        raise CommandError(f"{args.db}: no such database; run stratify build first")
+    if (args.person_id is None) == (not args.no_match):
+        raise CommandError("give exactly one of --person-id N or --no-match")
+    try:
+        result = resolve(Path(args.db), args.review_id, args.person_id, args.by, args.reason)
+    except ReviewError as exc:
+        raise CommandError(str(exc)) from exc
+    if not args.json:
+        what = f"person {args.person_id}" if args.person_id is not None else "no registered person"
+        print(
+            f"Recorded (record {result['record_id']}): review item {args.review_id} is "
+            f"{what}, by {args.by}; applied from the next build."
+        )
     return result
 
 
@@ -854,7 +888,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("evaluate-linkage", "precision, recall and F1 of linkage against ground truth")
     p.add_argument("--db", default="stratify.duckdb")
     p.add_argument("--truth", default="synthetic/ground_truth")
+    p.add_argument("--feeds", default=None, help="the delivered feeds (default: TRUTH/../feeds)")
     p.set_defaults(run=cmd_evaluate_linkage)
+
+    p = command(
+        "resolve-link",
+        "record a clerical decision on an item of registry.linkage_review (applied by every later build)",
+    )
+    p.add_argument("--db", default="stratify.duckdb")
+    p.add_argument("--review-id", required=True, help="review_id from registry.linkage_review")
+    p.add_argument("--person-id", type=int, default=None, help="the person the records belong to")
+    p.add_argument(
+        "--no-match", action="store_true", help="the records belong to no registered person"
+    )
+    p.add_argument("--by", required=True, help="who decided")
+    p.add_argument("--reason", default=None)
+    p.set_defaults(run=cmd_resolve_link)
 
     p = command("train", "train the emergency-admission model and baselines; write the model card")
     p.add_argument("--db", default="stratify.duckdb")

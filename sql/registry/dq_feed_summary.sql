@@ -21,7 +21,7 @@ WITH links AS (
     UNION ALL
     SELECT feed,
            count(*) FILTER (WHERE link_method = 'nhs_number'),
-           count(*) FILTER (WHERE link_method = 'probabilistic'),
+           count(*) FILTER (WHERE link_method IN ('probabilistic', 'clerical')),
            count(*) FILTER (WHERE link_method = 'unlinked')
     FROM registry.record_links
     GROUP BY feed

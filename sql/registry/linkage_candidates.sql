@@ -1,5 +1,14 @@
 -- registry.linkage_candidates: every accepted record of the feeds that may lack an NHS number,
 -- with its normalised demographics and, where its NHS number is valid and registered, the person.
+-- Any demographic may be missing (NULL): the record is linked on what it has.
+
+-- Names as linkage compares them: upper case, accents, apostrophes and dots removed, anything
+-- else that is not a letter (hyphen, several spaces) as one space; empty means missing.
+CREATE OR REPLACE TEMP MACRO link_name(x) AS
+    nullif(trim(regexp_replace(
+        regexp_replace(strip_accents(upper(x)), '[''.`]', '', 'g'), '[^A-Z]+', ' ', 'g'
+    )), '');
+
 CREATE OR REPLACE TABLE registry.linkage_candidates AS
 WITH records AS (
     SELECT 'community_contacts' AS feed, source_row, nhs_number, given_name, family_name,
@@ -18,8 +27,8 @@ normalised AS (
     SELECT
         *,
         nhs_number_valid(nhs_number) AS nhs_number_valid,
-        name_key(given_name) AS given_key,
-        name_key(family_name) AS family_key,
+        link_name(given_name) AS given_key,
+        link_name(family_name) AS family_key,
         postcode_key(postcode) AS postcode_key
     FROM records
 )
@@ -28,8 +37,10 @@ SELECT
     n.source_row,
     n.nhs_number_valid,
     p.person_id AS nhs_person_id,
-    md5(concat_ws('|', n.given_key, n.family_key, n.date_of_birth, n.sex, n.postcode_key))
-        AS identity_key,
+    -- '~' marks a missing value, so that a missing given name and a missing family name differ.
+    md5(concat_ws('|', coalesce(n.given_key, '~'), coalesce(n.family_key, '~'),
+        coalesce(CAST(n.date_of_birth AS VARCHAR), '~'), coalesce(n.sex, '~'),
+        coalesce(n.postcode_key, '~'))) AS identity_key,
     n.given_key,
     n.family_key,
     n.date_of_birth,

@@ -1,7 +1,9 @@
 -- registry.person: one row per person registered with a practice (GP registration is the spine).
 -- person_id is a pseudonym kept in meta.person_keys: stable across rebuilds (a person keeps it
 -- while their NHS number stays), given to newcomers in an order salted per database, so it
--- cannot be worked back from NHS numbers. Never shown to commissioners.
+-- cannot be worked back from NHS numbers. Never shown to commissioners. Linkage never sees the
+-- salted id (it keys people on the NHS number), so the same feeds give the same links in every
+-- database; compare two databases' links person by NHS number, not by person_id.
 CREATE TABLE IF NOT EXISTS meta.settings (name VARCHAR PRIMARY KEY, value VARCHAR);
 INSERT INTO meta.settings
 SELECT 'person_key_salt', md5(CAST(uuid() AS VARCHAR))

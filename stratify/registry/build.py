@@ -30,6 +30,7 @@ REFERENCE = ("practices", "deprivation")
 BEFORE_LINKAGE = ("registry/person", "registry/linkage_candidates")
 AFTER_LINKAGE = (
     "registry/record_links",
+    "registry/linkage_review",
     "registry/gp_events",
     "registry/gp_medications",
     "registry/spells",

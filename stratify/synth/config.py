@@ -32,6 +32,26 @@ class QualityRates:
     future_date: float = 0.001
     discharge_before_admission: float = 0.002
     unknown_code: float = 0.003
+    identity: IdentityRates = field(default_factory=lambda: IdentityRates())
+
+
+@dataclass(frozen=True)
+class IdentityRates:
+    """How the records that carry name, date of birth and postcode go wrong (per record of the
+    community, mental health and social care feeds, unless said otherwise), and the people who are
+    hard to tell apart: twins, and family members at one address."""
+
+    name_swap: float = 0.01  # given and family name recorded the wrong way round
+    nickname: float = 0.03  # of records whose given name has a common short form
+    initial_only: float = 0.01  # given name recorded as its initial
+    surname_variant: float = 0.3  # of records of people with a double-barrelled surname: one part
+    given_missing: float = 0.01
+    dob_missing: float = 0.01
+    dob_day_month_swap: float = 0.01  # of records whose day of birth is 12 or less
+    dob_year_digit: float = 0.005  # one digit of the year of birth wrong
+    double_barrelled: float = 0.03  # of people: a hyphenated or two-part surname
+    twins: float = 0.02  # of people: one of a pair of twins (same surname, birth date, address)
+    households: float = 0.3  # of people: shares surname and address with 1-3 others
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from stratify import codelists
 from stratify.contracts import FEEDS
 from stratify.dates import add_years
 from stratify.synth import defects, events, health
+from stratify.synth import identity as identity_noise
 from stratify.synth import population as pop
 from stratify.synth import reference as ref
 from stratify.synth.config import SynthConfig
@@ -132,7 +133,9 @@ def synthesise(
             for part, counter in ((now, record_ids), (later, future_ids)):
                 part.insert_column(0, pl.Series(id_col, np.arange(part.height) + counter[feed] + 1))
                 counter[feed] += part.height
-            future[feed].write(_to_dates(later, feed))
+            future[feed].write(
+                _to_dates(later.drop(identity_noise.OLD_ADDRESS, strict=False), feed)
+            )
             now = _close_at_cut(now, feed, cut)
             now, planted = defects.plant(now, feed, SHAPES[feed], cfg.quality, cut, crng)
             row0 = writers[feed].rows
@@ -234,6 +237,7 @@ def _chunk_tables(
         postcode = np.where(postcode == "", p.postcode[idx], postcode)
         return base(
             df.with_columns(
+                old_address=pl.Series(postcode != p.postcode[idx]),
                 given_name=pl.Series(p.given[idx], dtype=pl.String),
                 family_name=pl.Series(p.family[idx], dtype=pl.String),
                 date_of_birth=pl.Series(p.dob[idx]),
@@ -244,6 +248,7 @@ def _chunk_tables(
         )
 
     person_ids = ["nhs_number", "given_name", "family_name", "date_of_birth", "sex", "postcode"]
+    person_ids.append(identity_noise.OLD_ADDRESS)  # for ground truth; dropped before writing
     died = pl.col("died")
     tables = {
         "gp_events": base(gp, ref.ACUTE_TRUSTS).select(
@@ -491,6 +496,7 @@ def _summary(cfg, fmt, out, writers, truth, idx_days, years, people, places) -> 
             "name_typo": cfg.quality.name_typo,
             "date_of_birth_error": cfg.quality.dob_error,
             "postcode_typo": cfg.quality.postcode_typo,
+            "identity": asdict(cfg.quality.identity),
         },
         **at,
     }

@@ -141,6 +141,16 @@ def make_people(cfg: SynthConfig, places: Places, rng: np.random.Generator) -> P
     movers = rng.random(n) < cfg.quality.mover_share
     old_postcode = np.where(movers, _postcodes(places, rng.permutation(lsoa), rng), "")
     move_day = np.where(movers, rng.integers(start, cut, n), NEVER)
+    # Families and twins draw from their own stream, so the rest of the population stays as it was.
+    frng = np.random.default_rng([cfg.seed, 7])
+    family = double_barrel(family, cfg.quality.identity.double_barrelled, frng)
+    home = (lsoa, postcode, old_postcode, move_day)
+    family, *home = share_home(practice, cfg.quality.identity.households, frng, family, *home)
+    dob, given, female, family, *home = twin(
+        practice, cfg.quality.identity.twins, frng, dob, given, female, family, *home
+    )
+    lsoa, postcode, old_postcode, move_day = home
+    decile = places.lsoas["imd_decile"].to_numpy()[lsoa]
     # Registration: most before the window; some join during it; babies at birth.
     joined = rng.random(n) < 0.2
     registered = np.where(joined, rng.integers(start, cut, n), start - rng.integers(1, 30 * 365, n))
@@ -167,6 +177,68 @@ def make_people(cfg: SynthConfig, places: Places, rng: np.random.Generator) -> P
         frailty_z=rng.normal(0, 1, n),
         unobserved=rng.normal(0, 1, n),
     )
+
+
+def double_barrel(family: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """A share of people get a two-part surname, hyphenated ("Smith-Jones") or not ("Lloyd Webber")."""
+    n = len(family)
+    rows = np.flatnonzero(rng.random(n) < share)
+    second = rng.choice(ref.SURNAMES, size=len(rows))
+    joiner = np.where(rng.random(len(rows)) < 0.5, "-", " ")
+    out = family.astype(object).copy()
+    for i, row in enumerate(rows):
+        if second[i] != family[row]:
+            out[row] = f"{family[row]}{joiner[i]}{second[i]}"
+    return out.astype(str)
+
+
+def _pairs(practice: np.ndarray, share: float, size: np.ndarray, rng) -> list[np.ndarray]:
+    """Groups of people in the same practice, `size` members each, covering about `share` of all."""
+    groups = []
+    for p in np.unique(practice):
+        members = rng.permutation(np.flatnonzero(practice == p))
+        members = members[: rng.binomial(len(members), share)]
+        at = 0
+        for k in size[: len(members)]:
+            if at + k > len(members):
+                break
+            groups.append(members[at : at + k])
+            at += k
+    return groups
+
+
+def share_home(
+    practice: np.ndarray, share: float, rng: np.random.Generator, family: np.ndarray, *home
+) -> tuple[np.ndarray, ...]:
+    """Households of 2-4 people at one address with one surname (and one move, if they moved)."""
+    sizes = rng.integers(2, 5, len(practice))
+    out = [family.copy(), *(h.copy() for h in home)]
+    for group in _pairs(practice, share, sizes, rng):
+        for column in out:
+            column[group[1:]] = column[group[0]]
+    return tuple(out)
+
+
+def twin(
+    practice: np.ndarray, share: float, rng: np.random.Generator, dob, given, female, family, *home
+) -> tuple[np.ndarray, ...]:
+    """Pairs of twins: one birth date, surname and address, two different given names."""
+    out = [dob.copy(), given.astype(object).copy(), female.copy(), family.copy()]
+    out += [h.copy() for h in home]
+    same_sex = rng.random(len(practice)) < 0.6
+    pairs = _pairs(practice, share, np.full(len(practice), 2), rng)
+    for i, (a, b) in enumerate(pairs):
+        out[2][b] = out[2][a] if same_sex[i] else not out[2][a]
+        names = ref.FEMALE_NAMES if out[2][b] else ref.MALE_NAMES
+        choice = names[int(rng.integers(0, len(names)))]
+        while choice == out[1][a]:
+            choice = names[int(rng.integers(0, len(names)))]
+        out[1][b] = choice
+        out[0][b] = out[0][a]
+        for column in out[3:]:
+            column[b] = column[a]
+    out[1] = out[1].astype(str)
+    return tuple(out)
 
 
 def _postcodes(places: Places, lsoa: np.ndarray, rng: np.random.Generator) -> np.ndarray:
