@@ -1,0 +1,485 @@
+"""A feed contract compiled into one set-based DuckDB pass (Splink's idea: configuration as data,
+executed as SQL).
+
+Every row of a feed is typed, cleaned (NHS numbers without spaces, ICD-10 without the dot, dates
+in their declared formats, observations in their canonical unit) and checked in a single scan that
+gives each row a bit mask of the checks it fails. Checks on codes and text (Verhoeff, Modulus 11,
+patterns, allowed values, date parsing) run once per distinct value in a small lookup table, not
+once per row. Reasons are built only for the rows that fail. A check's severity decides the row:
+`reject` leaves it out of staging; `flag` keeps it with the value set to NULL and the defect
+recorded per row.
+
+The pass leaves, for a feed exposed as `<name>` with `row_number`:
+  <name>__checked     every row: staged columns, __mask, __found (failed checks, NULL if none)
+  <name>__dups        later rows of a repeated key, with the first row
+  <name>_violations   row_number, column_name, check_name, reason, severity (one row per defect)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+
+import duckdb
+import polars as pl
+import yaml
+
+from stratify import codelists
+from stratify.contracts import (
+    CLEAN,
+    CODE_SYSTEMS,
+    DATE_FORMATS,
+    SCTID_SYSTEMS,
+    SQL_TYPES,
+    Contract,
+    ContractError,
+)
+from stratify.privacy import IDENTIFIABLE_COLUMNS
+
+UNITS_FILE = codelists.CODELIST_DIR / "units.yaml"
+INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                 "UINTEGER", "UBIGINT")  # fmt: skip
+
+
+def q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _shown(col: str, expr: str) -> str:
+    """A value for a reason, or nothing for identifiable columns (reasons are shown to staff)."""
+    return "''" if col in IDENTIFIABLE_COLUMNS else f"' ' || coalesce({expr}, '')"
+
+
+@dataclass
+class Check:
+    bit: int
+    column: str | None
+    name: str
+    severity: str  # reject | flag
+    nulls: str | None  # the column set to NULL when a flag fails
+    reason: str  # SQL over the checked row, evaluated only where the check failed
+
+
+@dataclass
+class Plan:
+    """The SQL of one feed's pass: lookup tables first, then the checked table."""
+
+    lookups: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    inner: list[str] = field(default_factory=list)  # typed columns and helpers
+    joins: list[str] = field(default_factory=list)
+    masks: list[str] = field(default_factory=list)  # SQL integers OR-ed into __mask
+    outputs: dict[str, str] = field(default_factory=dict)  # staged column -> SQL
+
+    def add(self, column, name, severity, reason, nulls=None) -> Check:
+        if len(self.checks) >= 62:
+            raise ContractError("a contract may have at most 62 checks")
+        check = Check(1 << len(self.checks), column, name, severity, nulls, reason)
+        self.checks.append(check)
+        return check
+
+    def bits(self, severity: str, nulls: str | None = None) -> int:
+        return sum(
+            c.bit
+            for c in self.checks
+            if c.severity == severity and (nulls is None or c.nulls == nulls)
+        )
+
+
+def staged_columns(contract: Contract) -> dict[str, str]:
+    """The columns of staging.<feed> after source_row, with their DuckDB types."""
+    out = {n: SQL_TYPES[c.type] for n, c in contract.columns.items()}
+    for name, col in contract.columns.items():
+        if col.units:
+            out[f"{name}_as_sent"] = SQL_TYPES[col.type]
+            out[f"{col.units.unit}_as_sent"] = "VARCHAR"
+    return out
+
+
+def _is_domain(target: str, raw_type: str) -> bool:
+    """Checked once per distinct value: text, and dates that arrive as text or numbers."""
+    return target == "VARCHAR" or (
+        target == "DATE" and (raw_type == "VARCHAR" or raw_type in INTEGER_TYPES)
+    )
+
+
+def _date_value(text: str, formats: list[str]) -> str:
+    parts = [
+        f"WHEN regexp_full_match({text}, {lit(shape)}) THEN CAST({parse.format(text)} AS DATE)"
+        for shape, parse, _ in (DATE_FORMATS[f] for f in formats)
+    ]
+    return f"CASE {' '.join(parts)} END"
+
+
+def _expected(formats: list[str]) -> str:
+    return " or ".join(DATE_FORMATS[f][2] for f in formats)
+
+
+def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: str,
+            data_cut: date, prefix: str) -> None:  # fmt: skip
+    """Checks of one column evaluated on its distinct values, joined back to every row."""
+    spec = contract.columns[col]
+    table = q(f"{prefix}__dom_{col}")
+    text = "__text"
+    is_date = spec.type == "date"
+    value = (
+        _date_value(text, contract.formats(col))
+        if is_date
+        else CLEAN[spec.code_system].format(text)
+        if spec.code_system in CLEAN
+        else text
+    )
+    src = q(f"__src_{col}")
+    shown = _shown(col, f"CAST({src} AS VARCHAR)")
+    conditions = []  # (predicate over the domain row, check)
+
+    def check(pred, check_name, severity, reason):
+        c = plan.add(col, check_name, severity, reason, col if severity == "flag" else None)
+        conditions.append((pred, c))
+
+    if spec.required and spec.on_missing != "keep":
+        check("__text IS NULL", "required", spec.on_missing, lit(f"{col} is missing"))
+    bad = spec.on_invalid
+    if bad != "keep":
+        if is_date:
+            hint = ""
+            if raw_type in INTEGER_TYPES and "yyyymmdd" not in contract.formats(col):
+                hint = " (a number, not a date: declare date_formats [yyyymmdd] if it is one)"
+            check(
+                "__text IS NOT NULL AND __value IS NULL",
+                "type",
+                bad,
+                f"{lit(col)} || {shown} || "
+                f"{lit(f' is not a valid date in the declared format ({_expected(contract.formats(col))}){hint}')}",
+            )
+        if spec.allowed is not None:
+            listed = ", ".join(lit(v) for v in spec.allowed)
+            check(
+                f"__value IS NOT NULL AND __value NOT IN ({listed})",
+                "allowed",
+                bad,
+                f"{lit(col)} || {shown} || {lit(' is not one of ' + ', '.join(spec.allowed))}",
+            )
+        system = spec.code_system
+        if system == "nhs_number":
+            check(
+                "__value IS NOT NULL AND NOT nhs_number_valid(__value)",
+                "code_system",
+                bad,
+                lit(f"{col} fails the Modulus 11 check"),
+            )
+        elif system in SCTID_SYSTEMS:
+            label = CODE_SYSTEMS[system][1]
+            check(
+                "__why IS NOT NULL",
+                "code_system",
+                bad,
+                f"{lit(col)} || {shown} || {lit(f' is not a valid {label}: ')} || {q(f'__why_{col}')}",
+            )
+        elif system or spec.pattern:
+            pattern, label = CODE_SYSTEMS[system] if system else (spec.pattern, "pattern")
+            pattern = pattern.removeprefix("^").removesuffix("$")
+            check(
+                f"__value IS NOT NULL AND NOT regexp_full_match(__value, {lit(pattern)})",
+                "code_system",
+                bad,
+                f"{lit(col)} || {shown} || {lit(f' is not a valid {label}')}",
+            )
+        _date_limits(plan, spec, col, "__value", shown, data_cut, bad, conditions)
+    why = "sctid_problem(__value)" if spec.code_system in SCTID_SYSTEMS else "NULL::VARCHAR"
+    bits = " + ".join(f"CASE WHEN {p} THEN {c.bit} ELSE 0 END" for p, c in conditions) or "0"
+    raw_text = "__raw" if raw_type == "VARCHAR" else "CAST(__raw AS VARCHAR)"
+    plan.lookups.append(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __raw, __value, __why, "
+        f"CAST({bits} AS BIGINT) AS __bits FROM (SELECT *, {why} AS __why FROM (SELECT __raw, "
+        f"__text, {value} AS __value FROM (SELECT __raw, NULLIF(trim({raw_text}), '') AS __text "
+        f"FROM (SELECT DISTINCT {q(col)} AS __raw FROM {source} WHERE {q(col)} IS NOT NULL))))"
+    )
+    alias = q(f"d_{col}")
+    plan.joins.append(f"LEFT JOIN {table} AS {alias} ON {alias}.__raw = s.{q(col)}")
+    plan.inner += [
+        f"{alias}.__value AS {q(col)}",
+        f"s.{q(col)} AS {src}",
+        f"{alias}.__why AS {q(f'__why_{col}')}",
+        f"{alias}.__bits AS {q(f'__bits_{col}')}",
+    ]
+    required = next((c for _, c in conditions if c.name == "required"), None)
+    missing = required.bit if required else 0
+    plan.masks.append(f"CASE WHEN {src} IS NULL THEN {missing} ELSE {q(f'__bits_{col}')} END")
+
+
+def _date_limits(plan, spec, col, value, shown, data_cut, severity, conditions) -> None:
+    """Dates after the data cut or before the earliest possible one."""
+    for flag, op, limit, check_name, words in (
+        (spec.not_after_data_cut, ">", data_cut, "not_after_data_cut", "is after the data cut"),
+        (spec.earliest is not None, "<", spec.earliest, "earliest", "is before the earliest"),
+    ):
+        if flag:
+            day = limit.isoformat()
+            c = plan.add(
+                col,
+                check_name,
+                severity,
+                f"{lit(col)} || {shown} || {lit(f' {words} {day}')}",
+                col if severity == "flag" else None,
+            )
+            conditions.append((f"{value} {op} DATE {lit(day)}", c))
+
+
+def _per_row(plan: Plan, contract: Contract, col: str, raw_type: str, data_cut: date) -> None:
+    """Checks of one column evaluated row by row in the scan (numbers, typed dates)."""
+    spec = contract.columns[col]
+    target = SQL_TYPES[spec.type]
+    passthrough = raw_type == target
+    src = q(col) if passthrough else q(f"__src_{col}")
+    plan.inner.append(
+        f"s.{q(col)} AS {q(col)}"
+        if passthrough
+        else f"TRY_CAST(s.{q(col)} AS {target}) AS {q(col)}, s.{q(col)} AS {src}"
+    )
+    shown = _shown(col, f"CAST({src} AS VARCHAR)")
+    conditions = []
+    missing_bit = type_bit = 0
+    if spec.required and spec.on_missing != "keep":
+        c = plan.add(col, "required", spec.on_missing, lit(f"{col} is missing"),
+                     col if spec.on_missing == "flag" else None)  # fmt: skip
+        missing_bit = c.bit
+    bad = spec.on_invalid
+    if not passthrough and bad != "keep":
+        c = plan.add(
+            col,
+            "type",
+            bad,
+            f"{lit(col)} || {shown} || {lit(f' is not a valid {spec.type}')}",
+            col if bad == "flag" else None,
+        )
+        type_bit = c.bit
+    if missing_bit or type_bit:
+        empty = f"trim(CAST({src} AS VARCHAR)) = ''" if raw_type == "VARCHAR" else "false"
+        plan.masks.append(
+            f"CASE WHEN {q(col)} IS NULL THEN (CASE WHEN {src} IS NULL OR {empty} "
+            f"THEN {missing_bit} ELSE {type_bit} END) ELSE 0 END"
+        )
+    if bad == "keep":
+        return
+    for bound, op, words in (("min", "<", "below the minimum"), ("max", ">", "above the maximum")):
+        limit = getattr(spec, bound)
+        if limit is not None:
+            c = plan.add(
+                col,
+                bound,
+                bad,
+                f"{lit(col)} || {shown} || {lit(f' is {words} {limit:g}')}",
+                col if bad == "flag" else None,
+            )
+            conditions.append((f"{q(col)} {op} {limit}", c))
+    _date_limits(plan, spec, col, q(col), shown, data_cut, bad, conditions)
+    plan.masks += [f"CASE WHEN {p} THEN {c.bit} ELSE 0 END" for p, c in conditions]
+
+
+@cache
+def units_reference() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(code -> concept, canonical unit, plausible range, accepted units) and (concept, unit key ->
+    conversion), from units.yaml and the code lists it names."""
+    spec = yaml.safe_load(UNITS_FILE.read_text())
+    known = set(codelists.names())
+    codes, conversions = [], []
+    for concept, c in spec["concepts"].items():
+        if concept not in known:
+            continue  # a concept without a code list (documented in units.yaml)
+        low, high = c["plausible"]
+        accepted = ", ".join(c["accepted"])
+        for code in codelists.load(concept).code_values:
+            codes.append((code, concept, c["canonical"], float(low), float(high), accepted))
+        for unit, how in c["accepted"].items():
+            key = unit.strip().lower().replace(" ", "").replace("²", "2").replace("µ", "u")
+            conversions.append(
+                (concept, key, float(how.get("add", 0)), float(how.get("multiply", 1)),
+                 float(how.get("divide", 1)))
+            )  # fmt: skip
+    code_frame = pl.DataFrame(
+        codes, schema=["code", "concept", "canonical", "low", "high", "accepted"], orient="row"
+    ).unique("code", keep="first", maintain_order=True)
+    conv = pl.DataFrame(conversions, schema=["concept", "unit_key", "add", "mul", "div"], orient="row")
+    return code_frame, conv
+
+
+def _units(plan: Plan, con, contract: Contract, col: str, prefix: str) -> None:
+    """An observation converted to its concept's canonical unit; unknown units and implausible
+    values flagged (or rejected, as the column says), the as-sent value and unit kept beside."""
+    spec = contract.columns[col]
+    code, unit = spec.units.code, spec.units.unit
+    codes, conv = units_reference()
+    ref_codes, ref_conv = q(f"{prefix}__unit_codes"), q(f"{prefix}__unit_conv")
+    for table, frame in ((ref_codes, codes), (ref_conv, conv)):
+        con.register("__units_frame", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM __units_frame")
+        con.unregister("__units_frame")
+    dom_code, dom_unit = q(f"{prefix}__dom_{code}"), q(f"{prefix}__dom_{unit}")
+    pairs = q(f"{prefix}__unit_pairs")
+    plan.lookups.append(
+        f"CREATE OR REPLACE TEMP TABLE {pairs} AS SELECT dc.__raw AS code_raw, du.__raw AS unit_raw, "
+        f"u.concept, u.canonical, u.low, u.high, u.accepted, cv.add, cv.mul, cv.div "
+        f"FROM {dom_code} AS dc JOIN {ref_codes} AS u ON u.code = dc.__value "
+        f"LEFT JOIN (SELECT __raw, unit_key(__value) AS k FROM {dom_unit} "
+        f"UNION ALL SELECT NULL, NULL) AS du ON true "
+        f"LEFT JOIN {ref_conv} AS cv ON cv.concept = u.concept AND cv.unit_key = du.k"
+    )
+    plan.joins.append(
+        f"LEFT JOIN {pairs} AS up ON up.code_raw = s.{q(code)} "
+        f"AND up.unit_raw IS NOT DISTINCT FROM s.{q(unit)}"
+    )
+    plan.inner += [
+        "up.concept AS __concept", "up.canonical AS __canonical", "up.low AS __low",
+        "up.high AS __high", "up.accepted AS __accepted", "up.add AS __add",
+    ]  # fmt: skip
+    converted = f"(({q(col)} + up.add) * up.mul / up.div)"
+    plan.inner.append(f"CASE WHEN up.add IS NOT NULL THEN {converted} END AS __converted")
+    severity = spec.on_invalid if spec.on_invalid != "keep" else "flag"
+    value_text = f"CAST({q(col)} AS VARCHAR)"
+    unknown = plan.add(
+        col,
+        "unit",
+        severity,
+        f"{lit(col)} || ' ' || {value_text} || CASE WHEN {q(unit)} IS NULL THEN ' has no unit' "
+        f"ELSE ' has unit ' || {q(unit)} || ' which is not accepted' END || ' for ' || __concept "
+        f"|| ' (accepted: ' || __accepted || ')'",
+        col if severity == "flag" else None,
+    )
+    implausible = plan.add(
+        col,
+        "plausible_range",
+        severity,
+        f"{lit(col)} || ' ' || {value_text} || ' ' || coalesce({q(unit)}, '') || ' is ' || "
+        f"CAST(round(__converted, 2) AS VARCHAR) || ' ' || __canonical || ', outside the plausible "
+        f"range ' || CAST(__low AS VARCHAR) || '-' || CAST(__high AS VARCHAR) || ' ' || __canonical "
+        f"|| ' for ' || __concept",
+        col if severity == "flag" else None,
+    )
+    plan.masks += [
+        f"CASE WHEN __concept IS NOT NULL AND {q(col)} IS NOT NULL AND __add IS NULL "
+        f"THEN {unknown.bit} ELSE 0 END",
+        f"CASE WHEN __converted < __low OR __converted > __high THEN {implausible.bit} ELSE 0 END",
+    ]
+    plan.outputs[col] = f"CASE WHEN __concept IS NOT NULL THEN __converted ELSE {q(col)} END"
+    plan.outputs[unit] = f"CASE WHEN __converted IS NOT NULL THEN __canonical ELSE {q(unit)} END"
+    plan.outputs[f"{col}_as_sent"] = q(col)
+    plan.outputs[f"{unit}_as_sent"] = q(unit)
+
+
+def _rule_reason(message: str) -> str:
+    """A rule's message as a SQL expression: {col} becomes the row's value."""
+    import re
+
+    parts = re.split(r"{(\w+)}", message)
+    pieces = [
+        lit(p) if i % 2 == 0 else f"coalesce(CAST({q(p)} AS VARCHAR), 'empty')"
+        for i, p in enumerate(parts)
+        if p
+    ]
+    return " || ".join(pieces) or "''"
+
+
+def compile_plan(con, contract: Contract, source: str, types: dict[str, str], data_cut: date,
+                 prefix: str) -> Plan:  # fmt: skip
+    plan = Plan()
+    for col, spec in contract.columns.items():
+        raw = types.get(col, "VARCHAR")
+        if _is_domain(SQL_TYPES[spec.type], raw):
+            _domain(plan, contract, source=source, col=col, raw_type=raw,
+                    data_cut=data_cut, prefix=prefix)  # fmt: skip
+        else:
+            _per_row(plan, contract, col, raw, data_cut)
+    for col, spec in contract.columns.items():
+        if spec.units:
+            _units(plan, con, contract, col, prefix)
+    for rule in contract.rules:
+        c = plan.add(None, rule.name, rule.on_fail, _rule_reason(rule.message),
+                     rule.column if rule.on_fail == "flag" else None)  # fmt: skip
+        plan.masks.append(f"CASE WHEN NOT coalesce({rule.check}, true) THEN {c.bit} ELSE 0 END")
+    return plan
+
+
+def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: dict[str, str],
+        data_cut: date, name: str) -> Plan:  # fmt: skip
+    """Check every row of `source` (a relation with row_number and every contract column) in one
+    pass; leave <name>__checked, <name>__dups and <name>_violations (see the module docstring)."""
+    plan = compile_plan(con, contract, source, types, data_cut, name)
+    for sql in plan.lookups:
+        con.execute(sql)
+    mask = " | ".join(f"({m})" for m in plan.masks) or "0"
+    inner = (
+        f"SELECT s.row_number, {', '.join(plan.inner)} FROM {source} AS s {' '.join(plan.joins)}"
+    )
+    found = ", ".join(
+        f"CASE WHEN __mask & {c.bit} <> 0 THEN struct_pack(column_name := "
+        f"{lit(c.column) if c.column else 'NULL::VARCHAR'}, check_name := {lit(c.name)}, "
+        f"reason := {c.reason}, severity := {lit(c.severity)}) END"
+        for c in plan.checks
+    )
+    outputs = []
+    for col, sql_type in staged_columns(contract).items():
+        expr = plan.outputs.get(col, q(col))
+        nulls = plan.bits("flag", col)
+        if nulls:
+            expr = f"CASE WHEN __mask & {nulls} <> 0 THEN NULL ELSE {expr} END"
+        outputs.append(f"CAST({expr} AS {sql_type}) AS {q(col)}")
+    found_sql = (
+        f"CASE WHEN __mask <> 0 THEN list_filter([{found}], lambda v: v IS NOT NULL) END"
+        if plan.checks
+        else "NULL"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {q(name + '__checked')} AS SELECT row_number, "
+        f"{', '.join(outputs)}, __mask, {found_sql} AS __found "
+        f"FROM (SELECT *, CAST({mask} AS BIGINT) AS __mask FROM ({inner}))"
+    )
+    keys = [q(k) for k in contract.key]
+    on = " AND ".join(f"c.{k} = d.{k}" for k in keys)
+    checked = q(name + "__checked")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {q(name + '__dups')} AS SELECT c.row_number, d.first_row "
+        f"FROM {checked} AS c JOIN (SELECT {', '.join(keys)}, min(row_number) AS first_row "
+        f"FROM {checked} GROUP BY ALL HAVING count(*) > 1) AS d ON {on} "
+        "WHERE c.row_number > d.first_row"
+    )
+    key_name = ", ".join(contract.key)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {q(name + '_violations')} AS "
+        f"SELECT row_number, v.column_name, v.check_name, v.reason, v.severity FROM "
+        f"(SELECT row_number, unnest(__found) AS v FROM {checked} WHERE __mask <> 0) "
+        f"UNION ALL SELECT row_number, {lit(key_name)}, 'unique_key', "
+        f"{lit(f'duplicate {key_name}: same as row ')} || first_row, 'reject' "
+        f"FROM {q(name + '__dups')} "
+        f"UNION ALL SELECT row_number, NULL, 'malformed_row', reason, 'reject' "
+        f"FROM {q(name + '__malformed')}"
+    )
+    return plan
+
+
+def counts(con: duckdb.DuckDBPyConnection, plan: Plan, name: str) -> tuple[int, int, int]:
+    """(read, rejected, flagged): flagged rows are accepted rows with at least one flag."""
+    reject, flag = plan.bits("reject"), plan.bits("flag")
+    checked, dups = q(name + "__checked"), q(name + "__dups")
+    row = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE __mask & {reject} <> 0 OR d.row_number IS NOT "
+        f"NULL), count(*) FILTER (WHERE __mask & {flag} <> 0 AND __mask & {reject} = 0 AND "
+        f"d.row_number IS NULL) FROM {checked} AS c LEFT JOIN {dups} AS d USING (row_number)"
+    ).fetchall()[0]
+    malformed = con.execute(f"SELECT count(*) FROM {q(name + '__malformed')}").fetchall()[0][0]
+    return row[0] + malformed, row[1] + malformed, row[2]
+
+
+def accepted_sql(contract: Contract, plan: Plan, name: str) -> str:
+    """The accepted rows of a checked feed, as staged: source_row then the staged columns."""
+    cols = ", ".join(q(c) for c in staged_columns(contract))
+    return (
+        f"SELECT row_number AS source_row, {cols} FROM {q(name + '__checked')} "
+        f"WHERE __mask & {plan.bits('reject')} = 0 "
+        f"AND row_number NOT IN (SELECT row_number FROM {q(name + '__dups')})"
+    )
