@@ -66,15 +66,28 @@ class Check:
 
 
 @dataclass
+class Domain:
+    """A column checked on its distinct values. Joined back only where needed: text whose every
+    distinct value passes unchanged is used as it is, without a join."""
+
+    column: str
+    table: str
+    always: bool  # the value always changes type (dates), so every row takes it from the lookup
+
+
+@dataclass
 class Plan:
     """The SQL of one feed's pass: lookup tables first, then the checked table."""
 
     lookups: list[str] = field(default_factory=list)
+    domains: list[Domain] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     inner: list[str] = field(default_factory=list)  # typed columns and helpers
     joins: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)  # over the typed columns
     masks: list[str] = field(default_factory=list)  # SQL integers OR-ed into __mask
     outputs: dict[str, str] = field(default_factory=dict)  # staged column -> SQL
+    target: str = ""  # the table the pass wrote
 
     def add(self, column, name, severity, reason, nulls=None) -> Check:
         if len(self.checks) >= 62:
@@ -200,14 +213,7 @@ def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: 
         f"__text, {value} AS __value FROM (SELECT __raw, NULLIF(trim({raw_text}), '') AS __text "
         f"FROM (SELECT DISTINCT {q(col)} AS __raw FROM {source} WHERE {q(col)} IS NOT NULL))))"
     )
-    alias = q(f"d_{col}")
-    plan.joins.append(f"LEFT JOIN {table} AS {alias} ON {alias}.__raw = s.{q(col)}")
-    plan.inner += [
-        f"{alias}.__value AS {q(col)}",
-        f"s.{q(col)} AS {src}",
-        f"{alias}.__why AS {q(f'__why_{col}')}",
-        f"{alias}.__bits AS {q(f'__bits_{col}')}",
-    ]
+    plan.domains.append(Domain(col, table, always=raw_type != "VARCHAR" or is_date))
     required = next((c for _, c in conditions if c.name == "required"), None)
     missing = required.bit if required else 0
     plan.masks.append(f"CASE WHEN {src} IS NULL THEN {missing} ELSE {q(f'__bits_{col}')} END")
@@ -305,7 +311,9 @@ def units_reference() -> tuple[pl.DataFrame, pl.DataFrame]:
     code_frame = pl.DataFrame(
         codes, schema=["code", "concept", "canonical", "low", "high", "accepted"], orient="row"
     ).unique("code", keep="first", maintain_order=True)
-    conv = pl.DataFrame(conversions, schema=["concept", "unit_key", "add", "mul", "div"], orient="row")
+    conv = pl.DataFrame(
+        conversions, schema=["concept", "unit_key", "add", "mul", "div"], orient="row"
+    )
     return code_frame, conv
 
 
@@ -338,8 +346,9 @@ def _units(plan: Plan, con, contract: Contract, col: str, prefix: str) -> None:
         "up.concept AS __concept", "up.canonical AS __canonical", "up.low AS __low",
         "up.high AS __high", "up.accepted AS __accepted", "up.add AS __add",
     ]  # fmt: skip
-    converted = f"(({q(col)} + up.add) * up.mul / up.div)"
-    plan.inner.append(f"CASE WHEN up.add IS NOT NULL THEN {converted} END AS __converted")
+    plan.inner += ["up.mul AS __mul", "up.div AS __div"]
+    converted = f"(({q(col)} + __add) * __mul / __div)"
+    plan.derived.append(f"CASE WHEN __add IS NOT NULL THEN {converted} END AS __converted")
     severity = spec.on_invalid if spec.on_invalid != "keep" else "flag"
     value_text = f"CAST({q(col)} AS VARCHAR)"
     unknown = plan.add(
@@ -405,17 +414,87 @@ def compile_plan(con, contract: Contract, source: str, types: dict[str, str], da
     return plan
 
 
+def _join_domains(con, plan: Plan) -> None:
+    """Join each checked column's lookup back to the rows, or skip it when nothing changes."""
+    for d in plan.domains:
+        col, alias = d.column, q(f"d_{d.column}")
+        src, why, bits = q(f"__src_{col}"), q(f"__why_{col}"), q(f"__bits_{col}")
+        table = d.table
+        if not d.always:
+            changed = q(d.table.strip('"') + "_changed")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {changed} AS SELECT * FROM {d.table} "
+                "WHERE __bits <> 0 OR __value IS DISTINCT FROM __raw"
+            )
+            if not con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]:
+                plan.inner += [f"s.{q(col)} AS {q(col)}", f"s.{q(col)} AS {src}",
+                               f"NULL::VARCHAR AS {why}", f"0 AS {bits}"]  # fmt: skip
+                continue
+            table = changed
+        plan.joins.append(f"LEFT JOIN {table} AS {alias} ON {alias}.__raw = s.{q(col)}")
+        value = f"{alias}.__value" if d.always else (
+            f"CASE WHEN {alias}.__raw IS NULL THEN s.{q(col)} ELSE {alias}.__value END"
+        )  # fmt: skip
+        plan.inner += [f"{value} AS {q(col)}", f"s.{q(col)} AS {src}",
+                       f"{alias}.__why AS {why}", f"coalesce({alias}.__bits, 0) AS {bits}"]  # fmt: skip
+
+
+def _key_expr(contract: Contract, col: str, raw_type: str) -> str:
+    """A key column's typed, cleaned value computed from the raw row (as the pass stages it)."""
+    spec = contract.columns[col]
+    target, raw = SQL_TYPES[spec.type], f"s.{q(col)}"
+    if raw_type == target and target != "VARCHAR":
+        return raw
+    if target == "VARCHAR":
+        text = f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+        return CLEAN[spec.code_system].format(text) if spec.code_system in CLEAN else text
+    if target == "DATE":
+        raise ContractError(f"{contract.feed}: a date key ({col}) is not supported")
+    return f"TRY_CAST({raw} AS {target})"
+
+
+def _duplicates(con, plan: Plan, contract: Contract, source: str, types: dict[str, str],
+                name: str) -> None:  # fmt: skip
+    """A repeated key rejects every row after the first: the repeated keys are found once in an
+    aggregate, then joined back as one more check."""
+    keys = [_key_expr(contract, k, types.get(k, "VARCHAR")) for k in contract.key]
+    table = q(name + "__dupkeys")
+    names = [q(f"__k{i}") for i in range(len(keys))]
+    con.execute("SET perfect_ht_threshold = 24")  # integer keys aggregate by direct index
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(names)}, min(row_number) AS "
+        f"__first_row FROM (SELECT s.row_number, "
+        f"{', '.join(f'{k} AS {n}' for k, n in zip(keys, names, strict=True))} FROM {source} AS s) "
+        f"WHERE {' AND '.join(f'{n} IS NOT NULL' for n in names)} GROUP BY ALL HAVING count(*) > 1"
+    )
+    con.execute("RESET perfect_ht_threshold")
+    if not con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+        return
+    key_name = ", ".join(contract.key)
+    on = " AND ".join(f"dk.{n} = {k}" for k, n in zip(keys, names, strict=True))
+    plan.joins.append(f"LEFT JOIN {table} AS dk ON {on}")
+    plan.inner.append("dk.__first_row AS __first_row")
+    c = plan.add(key_name, "unique_key", "reject",
+                 f"{lit(f'duplicate {key_name}: same as row ')} || __first_row")  # fmt: skip
+    plan.masks.append(f"CASE WHEN row_number > __first_row THEN {c.bit} ELSE 0 END")
+
+
 def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: dict[str, str],
-        data_cut: date, name: str) -> Plan:  # fmt: skip
+        data_cut: date, name: str, target: str | None = None) -> Plan:  # fmt: skip
     """Check every row of `source` (a relation with row_number and every contract column) in one
-    pass; leave <name>__checked, <name>__dups and <name>_violations (see the module docstring)."""
+    pass into `target` (default the temp table <name>__checked): row_number, the staged columns,
+    __mask and __found; and list every failed check in <name>_violations."""
     plan = compile_plan(con, contract, source, types, data_cut, name)
     for sql in plan.lookups:
         con.execute(sql)
+    _join_domains(con, plan)
+    _duplicates(con, plan, contract, source, types, name)
     mask = " | ".join(f"({m})" for m in plan.masks) or "0"
     inner = (
         f"SELECT s.row_number, {', '.join(plan.inner)} FROM {source} AS s {' '.join(plan.joins)}"
     )
+    if plan.derived:
+        inner = f"SELECT *, {', '.join(plan.derived)} FROM ({inner})"
     found = ", ".join(
         f"CASE WHEN __mask & {c.bit} <> 0 THEN struct_pack(column_name := "
         f"{lit(c.column) if c.column else 'NULL::VARCHAR'}, check_name := {lit(c.name)}, "
@@ -432,30 +511,20 @@ def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: 
     found_sql = (
         f"CASE WHEN __mask <> 0 THEN list_filter([{found}], lambda v: v IS NOT NULL) END"
         if plan.checks
-        else "NULL"
+        else "NULL::STRUCT(column_name VARCHAR, check_name VARCHAR, reason VARCHAR, severity VARCHAR)[]"
     )
+    target = target or q(name + "__checked")
+    temp = "TEMP " if target.startswith('"') else ""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {q(name + '__checked')} AS SELECT row_number, "
+        f"CREATE OR REPLACE {temp}TABLE {target} AS SELECT row_number, "
         f"{', '.join(outputs)}, __mask, {found_sql} AS __found "
         f"FROM (SELECT *, CAST({mask} AS BIGINT) AS __mask FROM ({inner}))"
     )
-    keys = [q(k) for k in contract.key]
-    on = " AND ".join(f"c.{k} = d.{k}" for k in keys)
-    checked = q(name + "__checked")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {q(name + '__dups')} AS SELECT c.row_number, d.first_row "
-        f"FROM {checked} AS c JOIN (SELECT {', '.join(keys)}, min(row_number) AS first_row "
-        f"FROM {checked} GROUP BY ALL HAVING count(*) > 1) AS d ON {on} "
-        "WHERE c.row_number > d.first_row"
-    )
-    key_name = ", ".join(contract.key)
+    plan.target = target
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {q(name + '_violations')} AS "
         f"SELECT row_number, v.column_name, v.check_name, v.reason, v.severity FROM "
-        f"(SELECT row_number, unnest(__found) AS v FROM {checked} WHERE __mask <> 0) "
-        f"UNION ALL SELECT row_number, {lit(key_name)}, 'unique_key', "
-        f"{lit(f'duplicate {key_name}: same as row ')} || first_row, 'reject' "
-        f"FROM {q(name + '__dups')} "
+        f"(SELECT row_number, unnest(__found) AS v FROM {target} WHERE __mask <> 0) "
         f"UNION ALL SELECT row_number, NULL, 'malformed_row', reason, 'reject' "
         f"FROM {q(name + '__malformed')}"
     )
@@ -465,21 +534,19 @@ def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: 
 def counts(con: duckdb.DuckDBPyConnection, plan: Plan, name: str) -> tuple[int, int, int]:
     """(read, rejected, flagged): flagged rows are accepted rows with at least one flag."""
     reject, flag = plan.bits("reject"), plan.bits("flag")
-    checked, dups = q(name + "__checked"), q(name + "__dups")
     row = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE __mask & {reject} <> 0 OR d.row_number IS NOT "
-        f"NULL), count(*) FILTER (WHERE __mask & {flag} <> 0 AND __mask & {reject} = 0 AND "
-        f"d.row_number IS NULL) FROM {checked} AS c LEFT JOIN {dups} AS d USING (row_number)"
+        f"SELECT count(*), count(*) FILTER (WHERE __mask & {reject} <> 0), count(*) FILTER "
+        f"(WHERE __mask & {flag} <> 0 AND __mask & {reject} = 0) FROM {plan.target}"
     ).fetchall()[0]
     malformed = con.execute(f"SELECT count(*) FROM {q(name + '__malformed')}").fetchall()[0][0]
     return row[0] + malformed, row[1] + malformed, row[2]
 
 
-def accepted_sql(contract: Contract, plan: Plan, name: str) -> str:
-    """The accepted rows of a checked feed, as staged: source_row then the staged columns."""
-    cols = ", ".join(q(c) for c in staged_columns(contract))
-    return (
-        f"SELECT row_number AS source_row, {cols} FROM {q(name + '__checked')} "
-        f"WHERE __mask & {plan.bits('reject')} = 0 "
-        f"AND row_number NOT IN (SELECT row_number FROM {q(name + '__dups')})"
-    )
+def keep_accepted(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    """Turn the pass's target into the staged table: rejected rows deleted, the check columns
+    dropped, row_number named source_row."""
+    target = plan.target
+    con.execute(f"DELETE FROM {target} WHERE __mask & {plan.bits('reject')} <> 0")
+    con.execute(f"ALTER TABLE {target} DROP COLUMN __found")
+    con.execute(f"ALTER TABLE {target} DROP COLUMN __mask")
+    con.execute(f"ALTER TABLE {target} RENAME COLUMN row_number TO source_row")
