@@ -59,8 +59,8 @@ def _staged(tmp_path, feed: str, rows: list[dict], fmt: str = "csv", schema=None
 
 def _valid(codes: list[str]) -> list[bool]:
     con = contracts.connect()
-    frame = pl.DataFrame({"code": codes})
-    return con.sql("SELECT verhoeff_valid(code) AS ok FROM frame").pl()["ok"].to_list()
+    con.register("codes", pl.DataFrame({"code": codes}).to_arrow())
+    return con.sql("SELECT verhoeff_valid(code) AS ok FROM codes").pl()["ok"].to_list()
 
 
 def test_verhoeff_accepts_real_sctids_and_refuses_a_changed_digit():
