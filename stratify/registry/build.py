@@ -44,6 +44,7 @@ AFTER_LINKAGE = (
     "registry/dq_unlinked_records",
     "registry/dq_latest_event_by_practice",
     "registry/dq_unknown_codes",
+    "registry/dq_flagged_values",
 )
 
 
@@ -248,6 +249,9 @@ def report(con: duckdb.DuckDBPyConnection) -> dict:
         "quarantine_reasons": rows(
             "SELECT feed, check_name, column_name, rows FROM registry.dq_quarantine_reasons "
             "WHERE severity = 'reject'"
+        ),
+        "flagged_values": rows(
+            "SELECT feed, check_name, column_name, rows FROM registry.dq_flagged_values"
         ),
         "unlinked_reasons": rows(
             "SELECT feed, reason, count(*) AS rows FROM registry.dq_unlinked_records GROUP BY ALL ORDER BY ALL"
