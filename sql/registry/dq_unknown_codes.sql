@@ -1,6 +1,4 @@
--- registry.dq_unknown_codes: valid codes found in the feeds that are in none of the code lists
--- (kept as they are). Invalid codes never reach here: staging flags them and sets them to NULL
--- (staging.quarantine, check_name 'code_system').
+-- registry.dq_unknown_codes: codes found in the feeds that are in none of the code lists.
 CREATE OR REPLACE TABLE registry.dq_unknown_codes AS
 SELECT 'gp_events' AS feed, 'snomed_ct' AS code_system, snomed_code AS code, count(*) AS rows
 FROM registry.gp_events
@@ -10,7 +8,6 @@ UNION ALL
 SELECT 'apc_spells', 'icd10', primary_diagnosis, count(*)
 FROM registry.spells
 WHERE left(primary_diagnosis, 3) NOT IN (SELECT code FROM ref.codelists WHERE system = 'icd10')
-    AND primary_diagnosis NOT IN (SELECT code FROM ref.codelists WHERE system = 'icd10')
 GROUP BY ALL
 UNION ALL
 SELECT 'gp_medications', 'dmd', dmd_code, count(*)
