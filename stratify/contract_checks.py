@@ -9,10 +9,11 @@ once per row. Reasons are built only for the rows that fail. A check's severity 
 `reject` leaves it out of staging; `flag` keeps it with the value set to NULL and the defect
 recorded per row.
 
-The pass leaves, for a feed exposed as `<name>` with `row_number`:
-  <name>__checked     every row: staged columns, __mask, __found (failed checks, NULL if none)
-  <name>__dups        later rows of a repeated key, with the first row
-  <name>_violations   row_number, column_name, check_name, reason, severity (one row per defect)
+The pass writes, for a feed exposed as `<name>` with `row_number`:
+  the target (staging.<feed>, or the temp table <name>__checked): every row with row_number, the
+      staged columns, __mask and __found (the failed checks as text, NULL if none); keep_accepted
+      then deletes the rejected rows and drops the two check columns;
+  <name>_violations: row_number, column_name, check_name, reason, severity (one row per defect).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class Domain:
     column: str
     table: str
     always: bool  # the value always changes type (dates), so every row takes it from the lookup
+    extras: tuple[tuple[str, str], ...] = ()  # more lookup columns (name, type) for every row
+    keep: str = "false"  # rows of the lookup that must be joined although unchanged
 
 
 @dataclass
@@ -133,8 +136,12 @@ def _expected(formats: list[str]) -> str:
     return " or ".join(DATE_FORMATS[f][2] for f in formats)
 
 
+UNIT_EXTRAS = (("__concept", "VARCHAR"), ("__canonical", "VARCHAR"), ("__low", "DOUBLE"),
+               ("__high", "DOUBLE"), ("__accepted", "VARCHAR"))  # fmt: skip
+
+
 def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: str,
-            data_cut: date, prefix: str) -> None:  # fmt: skip
+            data_cut: date, prefix: str, measured: bool = False) -> None:  # fmt: skip
     """Checks of one column evaluated on its distinct values, joined back to every row."""
     spec = contract.columns[col]
     table = q(f"{prefix}__dom_{col}")
@@ -207,13 +214,24 @@ def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: 
     why = "sctid_problem(__value)" if spec.code_system in SCTID_SYSTEMS else "NULL::VARCHAR"
     bits = " + ".join(f"CASE WHEN {p} THEN {c.bit} ELSE 0 END" for p, c in conditions) or "0"
     raw_text = "__raw" if raw_type == "VARCHAR" else "CAST(__raw AS VARCHAR)"
-    plan.lookups.append(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT __raw, __value, __why, "
-        f"CAST({bits} AS BIGINT) AS __bits FROM (SELECT *, {why} AS __why FROM (SELECT __raw, "
-        f"__text, {value} AS __value FROM (SELECT __raw, NULLIF(trim({raw_text}), '') AS __text "
-        f"FROM (SELECT DISTINCT {q(col)} AS __raw FROM {source} WHERE {q(col)} IS NOT NULL))))"
+    select = f"SELECT __raw, NULLIF(trim({raw_text}), '') AS __text FROM (SELECT DISTINCT " \
+        f"{q(col)} AS __raw FROM {source} WHERE {q(col)} IS NOT NULL)"  # fmt: skip
+    select = (
+        f"SELECT *, {why} AS __why FROM (SELECT __raw, __text, {value} AS __value FROM ({select}))"
     )
-    plan.domains.append(Domain(col, table, always=raw_type != "VARCHAR" or is_date))
+    extras, join = "", ""
+    if measured:  # what each code measures: its concept, canonical unit and plausible range
+        extras = ", u.concept AS __concept, u.canonical AS __canonical, u.low AS __low, " \
+            "u.high AS __high, u.accepted AS __accepted"  # fmt: skip
+        join = f" LEFT JOIN {q(prefix + '__unit_codes')} AS u ON u.code = d.__value"
+    plan.lookups.append(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT d.__raw, d.__value, d.__why{extras}, "
+        f"CAST({bits} AS BIGINT) AS __bits FROM ({select}) AS d{join}"
+    )
+    plan.domains.append(
+        Domain(col, table, raw_type != "VARCHAR" or is_date, UNIT_EXTRAS if measured else (),
+               "__concept IS NOT NULL" if measured else "false")
+    )  # fmt: skip
     required = next((c for _, c in conditions if c.name == "required"), None)
     missing = required.bit if required else 0
     plan.masks.append(f"CASE WHEN {src} IS NULL THEN {missing} ELSE {q(f'__bits_{col}')} END")
@@ -321,34 +339,24 @@ def _units(plan: Plan, con, contract: Contract, col: str, prefix: str) -> None:
     """An observation converted to its concept's canonical unit; unknown units and implausible
     values flagged (or rejected, as the column says), the as-sent value and unit kept beside."""
     spec = contract.columns[col]
-    code, unit = spec.units.code, spec.units.unit
+    unit = spec.units.unit
     codes, conv = units_reference()
-    ref_codes, ref_conv = q(f"{prefix}__unit_codes"), q(f"{prefix}__unit_conv")
-    for table, frame in ((ref_codes, codes), (ref_conv, conv)):
-        con.register("__units_frame", frame.to_arrow())
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM __units_frame")
-        con.unregister("__units_frame")
-    dom_code, dom_unit = q(f"{prefix}__dom_{code}"), q(f"{prefix}__dom_{unit}")
-    pairs = q(f"{prefix}__unit_pairs")
-    plan.lookups.append(
-        f"CREATE OR REPLACE TEMP TABLE {pairs} AS SELECT dc.__raw AS code_raw, du.__raw AS unit_raw, "
-        f"u.concept, u.canonical, u.low, u.high, u.accepted, cv.add, cv.mul, cv.div "
-        f"FROM {dom_code} AS dc JOIN {ref_codes} AS u ON u.code = dc.__value "
-        f"LEFT JOIN (SELECT __raw, unit_key(__value) AS k FROM {dom_unit} "
-        f"UNION ALL SELECT NULL, NULL) AS du ON true "
-        f"LEFT JOIN {ref_conv} AS cv ON cv.concept = u.concept AND cv.unit_key = du.k"
+    # What each code measures joins the code column's lookup (see _domain); the conversion is a
+    # CASE over the few accepted (concept, unit) pairs, evaluated only where a code is measured.
+    con.register("__units_frame", codes.to_arrow())
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {q(prefix + '__unit_codes')} AS SELECT * FROM __units_frame"
     )
-    plan.joins.append(
-        f"LEFT JOIN {pairs} AS up ON up.code_raw = s.{q(code)} "
-        f"AND up.unit_raw IS NOT DISTINCT FROM s.{q(unit)}"
+    con.unregister("__units_frame")
+    value = q(col)
+    branches = " ".join(
+        f"WHEN __concept = {lit(r['concept'])} AND unit_key({q(unit)}) = {lit(r['unit_key'])} "
+        f"THEN ({value} + {r['add']!r}) * {r['mul']!r} / {r['div']!r}"
+        for r in conv.iter_rows(named=True)
     )
-    plan.inner += [
-        "up.concept AS __concept", "up.canonical AS __canonical", "up.low AS __low",
-        "up.high AS __high", "up.accepted AS __accepted", "up.add AS __add",
-    ]  # fmt: skip
-    plan.inner += ["up.mul AS __mul", "up.div AS __div"]
-    converted = f"(({q(col)} + __add) * __mul / __div)"
-    plan.derived.append(f"CASE WHEN __add IS NOT NULL THEN {converted} END AS __converted")
+    plan.derived.append(
+        f"CASE WHEN __concept IS NULL OR {value} IS NULL THEN NULL {branches} END AS __converted"
+    )
     severity = spec.on_invalid if spec.on_invalid != "keep" else "flag"
     value_text = f"CAST({q(col)} AS VARCHAR)"
     unknown = plan.add(
@@ -371,7 +379,7 @@ def _units(plan: Plan, con, contract: Contract, col: str, prefix: str) -> None:
         col if severity == "flag" else None,
     )
     plan.masks += [
-        f"CASE WHEN __concept IS NOT NULL AND {q(col)} IS NOT NULL AND __add IS NULL "
+        f"CASE WHEN __concept IS NOT NULL AND {q(col)} IS NOT NULL AND __converted IS NULL "
         f"THEN {unknown.bit} ELSE 0 END",
         f"CASE WHEN __converted < __low OR __converted > __high THEN {implausible.bit} ELSE 0 END",
     ]
@@ -397,10 +405,11 @@ def _rule_reason(message: str) -> str:
 def compile_plan(con, contract: Contract, source: str, types: dict[str, str], data_cut: date,
                  prefix: str) -> Plan:  # fmt: skip
     plan = Plan()
+    measured = {c.units.code for c in contract.columns.values() if c.units}
     for col, spec in contract.columns.items():
         raw = types.get(col, "VARCHAR")
         if _is_domain(SQL_TYPES[spec.type], raw):
-            _domain(plan, contract, source=source, col=col, raw_type=raw,
+            _domain(plan, contract, measured=col in measured, source=source, col=col, raw_type=raw,
                     data_cut=data_cut, prefix=prefix)  # fmt: skip
         else:
             _per_row(plan, contract, col, raw, data_cut)
@@ -424,11 +433,12 @@ def _join_domains(con, plan: Plan) -> None:
             changed = q(d.table.strip('"') + "_changed")
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE {changed} AS SELECT * FROM {d.table} "
-                "WHERE __bits <> 0 OR __value IS DISTINCT FROM __raw"
+                f"WHERE __bits <> 0 OR __value IS DISTINCT FROM __raw OR {d.keep}"
             )
             if not con.execute(f"SELECT count(*) FROM {changed}").fetchall()[0][0]:
                 plan.inner += [f"s.{q(col)} AS {q(col)}", f"s.{q(col)} AS {src}",
                                f"NULL::VARCHAR AS {why}", f"0 AS {bits}"]  # fmt: skip
+                plan.inner += [f"NULL::{t} AS {n}" for n, t in d.extras]
                 continue
             table = changed
         plan.joins.append(f"LEFT JOIN {table} AS {alias} ON {alias}.__raw = s.{q(col)}")
@@ -437,6 +447,7 @@ def _join_domains(con, plan: Plan) -> None:
         )  # fmt: skip
         plan.inner += [f"{value} AS {q(col)}", f"s.{q(col)} AS {src}",
                        f"{alias}.__why AS {why}", f"coalesce({alias}.__bits, 0) AS {bits}"]  # fmt: skip
+        plan.inner += [f"{alias}.{n} AS {n}" for n, _ in d.extras]
 
 
 def _key_expr(contract: Contract, col: str, raw_type: str) -> str:
@@ -495,10 +506,12 @@ def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: 
     )
     if plan.derived:
         inner = f"SELECT *, {', '.join(plan.derived)} FROM ({inner})"
+    # Failed checks of a row as one text (checks apart by chr(30), fields by chr(31)), built
+    # only where the row fails: cheaper in the scan than a list of structs.
     found = ", ".join(
-        f"CASE WHEN __mask & {c.bit} <> 0 THEN struct_pack(column_name := "
-        f"{lit(c.column) if c.column else 'NULL::VARCHAR'}, check_name := {lit(c.name)}, "
-        f"reason := {c.reason}, severity := {lit(c.severity)}) END"
+        f"CASE WHEN __mask & {c.bit} <> 0 THEN concat_ws(chr(31), "
+        f"{lit(c.column) if c.column else chr(39) + chr(39)}, {lit(c.name)}, "
+        f"coalesce({c.reason}, {lit(c.name)}), {lit(c.severity)}) END"
         for c in plan.checks
     )
     outputs = []
@@ -509,9 +522,9 @@ def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: 
             expr = f"CASE WHEN __mask & {nulls} <> 0 THEN NULL ELSE {expr} END"
         outputs.append(f"CAST({expr} AS {sql_type}) AS {q(col)}")
     found_sql = (
-        f"CASE WHEN __mask <> 0 THEN list_filter([{found}], lambda v: v IS NOT NULL) END"
+        f"CASE WHEN __mask <> 0 THEN concat_ws(chr(30), {found}) END"
         if plan.checks
-        else "NULL::STRUCT(column_name VARCHAR, check_name VARCHAR, reason VARCHAR, severity VARCHAR)[]"
+        else "NULL::VARCHAR"
     )
     target = target or q(name + "__checked")
     temp = "TEMP " if target.startswith('"') else ""
@@ -523,8 +536,10 @@ def run(con: duckdb.DuckDBPyConnection, contract: Contract, source: str, types: 
     plan.target = target
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {q(name + '_violations')} AS "
-        f"SELECT row_number, v.column_name, v.check_name, v.reason, v.severity FROM "
-        f"(SELECT row_number, unnest(__found) AS v FROM {target} WHERE __mask <> 0) "
+        f"SELECT row_number, NULLIF(f[1], '') AS column_name, f[2] AS check_name, "
+        f"f[3] AS reason, f[4] AS severity FROM (SELECT row_number, string_split(v, chr(31)) AS f "
+        f"FROM (SELECT row_number, unnest(string_split(__found, chr(30))) AS v FROM {target} "
+        f"WHERE __mask <> 0)) "
         f"UNION ALL SELECT row_number, NULL, 'malformed_row', reason, 'reject' "
         f"FROM {q(name + '__malformed')}"
     )
