@@ -163,7 +163,10 @@ def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: 
         conditions.append((pred, c))
 
     if spec.required and spec.on_missing != "keep":
-        check("__text IS NULL", "required", spec.on_missing, lit(f"{col} is missing"))
+        # Text that cleans to nothing (" - " as an NHS number) is missing too; a date that does
+        # not parse is not missing but invalid (the type check below).
+        empty = "__text IS NULL" if is_date else "__value IS NULL"
+        check(empty, "required", spec.on_missing, lit(f"{col} is missing"))
     bad = spec.on_invalid
     if bad != "keep":
         if is_date:

@@ -146,6 +146,12 @@ def test_an_nhs_number_as_people_write_it_is_normalised_before_the_check(tmp_pat
     assert rows["nhs_number"].to_list() == ["9990000018"]
 
 
+def test_an_nhs_number_that_cleans_to_nothing_is_missing(tmp_path):
+    result, _ = _staged(tmp_path, "apc_spells", [dict(SPELL, nhs_number=" - ")])
+    assert result.rejected == 1
+    assert result.violations["reason"].to_list() == ["nhs_number is missing"]
+
+
 def test_the_same_person_written_two_ways_is_one_duplicate_key(tmp_path):
     patient = {
         "nhs_number": "9990000018", "given_name": "Ada", "family_name": "Lovelace",
