@@ -27,7 +27,17 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True)
     parser.add_argument("--truth", type=Path, default=None, help="ground truth for evaluate-model")
     parser.add_argument("--score-runs", type=int, default=2, help="how many times to time scoring")
+    parser.add_argument(
+        "--checks-only", action="store_true",
+        help="no timing: only the reason checks (and evaluate-model with --truth) on a scored database",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.checks_only:
+        con = duckdb.connect(str(args.db), read_only=True)
+        reason_checks(con)
+        con.close()
+        evaluate_against_truth(args)
+        return
     print(
         f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
     )
@@ -57,6 +67,40 @@ def main() -> None:
     con.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(f"peak memory               {peak:8.2f} GB")
+    con = duckdb.connect(str(args.db), read_only=True)
+    reason_checks(con)
+    con.close()
+    evaluate_against_truth(args)
+
+
+def reason_checks(con: duckdb.DuckDBPyConnection) -> None:
+    """The reasons' acceptance checks on the latest scores: no reason says emergency admissions,
+    A&E attendances or bed days the person has lower risk; no top five repeats a concept."""
+    latest = "(SELECT max(index_date) FROM risk.reasons)"
+    wrong = con.execute(
+        f"SELECT count(*) FROM risk.reasons WHERE index_date = {latest} AND feature IN "
+        "('emergency_admissions', 'ae_attendances', 'bed_days') AND reason LIKE '%(lowers risk)' "
+        "AND (reason NOT LIKE 'no %' OR regexp_matches(reason, ', [0-9]+ in the last'))"
+    ).fetchall()[0][0]
+    repeats = con.execute(
+        f"SELECT count(*) FROM (SELECT person_id FROM risk.reasons WHERE index_date = {latest} "
+        "GROUP BY person_id, feature HAVING count(*) > 1)"
+    ).fetchall()[0][0]
+    people, rows = con.execute(
+        f"SELECT count(DISTINCT person_id), count(*) FROM risk.reasons WHERE index_date = {latest}"
+    ).fetchall()[0]
+    incomplete = con.execute(
+        "SELECT count(*) FILTER (WHERE incomplete_record), count(*) FILTER (WHERE persistently_high), "
+        "count(*) FILTER (WHERE newly_high), count(*) FILTER (WHERE rising_frailty) FROM risk.scores "
+        f"WHERE index_date = {latest}"
+    ).fetchall()[0]
+    print(f"reasons: {rows:,} for {people:,} people; saying admissions, A&E or bed days the person "
+          f"has lower risk: {wrong}; people whose five repeat a concept: {repeats}")  # fmt: skip
+    print(f"flags: incomplete record {incomplete[0]:,}; persistently high {incomplete[1]:,}; "
+          f"newly high {incomplete[2]:,}; rising frailty {incomplete[3]:,}")  # fmt: skip
+
+
+def evaluate_against_truth(args) -> None:
     if args.truth:
         from stratify.models.evaluate_model import evaluate
 

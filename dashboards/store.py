@@ -16,7 +16,7 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
-from stratify import operational
+from stratify import database, operational
 from stratify.care import records
 from stratify.registry.models import query
 
@@ -30,17 +30,17 @@ class Store:
             raise FileNotFoundError(f"no database {db}; run `stratify build` first")
         operational.migrate(db)
         self.path = db
-        self._con = duckdb.connect(str(db))
+        self._con = database.connect(db)
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._writer = self._con.cursor()
+        self._writer = database.cursor(self._con)
         self._tables: dict[tuple[str, str], bool] = {}
         self._clusters: dict[int, str | None] = {}
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
-            cur = self._local.cursor = self._con.cursor()
+            cur = self._local.cursor = database.cursor(self._con)
         return cur
 
     def read(self, model: str, **params: object) -> pl.DataFrame:

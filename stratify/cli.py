@@ -16,7 +16,13 @@ from stratify import nhs_number
 
 
 class CommandError(Exception):
-    """A failure the user can act on; shown as one line, exit status 1."""
+    """A failure the user can act on; shown as one line, exit status 1. `details` are further
+    lines (one per failed gate); `result` is still printed with --json."""
+
+    def __init__(self, message: str, details: list[str] | None = None, result: dict | None = None):
+        super().__init__(message)
+        self.details = details or []
+        self.result = result
 
 
 def _progress(args: argparse.Namespace):
@@ -99,6 +105,7 @@ def cmd_check(args: argparse.Namespace) -> dict:
         say(
             f"{feed}: read {check.read:,}, accepted {check.accepted:,}, rejected {check.rejected:,}"
         )
+    comparison = _check_gates(folder, Path(args.db), results)
     if not args.json:
         print(f"Feeds in {folder} checked against their contracts (data cut {cut}):")
         for feed, r in results.items():
@@ -107,7 +114,57 @@ def cmd_check(args: argparse.Namespace) -> dict:
                 f"  {feed:<22} read {r['read']:>11,} = accepted {r['accepted']:>11,} + rejected "
                 f"{r['rejected']:>7,} ({reasons})"
             )
-    return {"data_cut": cut.isoformat(), "feeds": results}
+        _print_gates(comparison)
+    result = {"data_cut": cut.isoformat(), "feeds": results, "gates": comparison.to_dict()}
+    if comparison.refusals:
+        raise CommandError(
+            f"build would refuse this delivery: {len(comparison.refusals)} gate(s) failed",
+            [g.reason for g in comparison.refusals],
+            result,
+        )
+    return result
+
+
+def _check_gates(folder: Path, db: Path, results: dict):
+    """The gates a build of these feeds would meet before linkage (rows, acceptance rate,
+    manifest counts, an empty patients file), against the registry in `db` when there is one."""
+    from stratify import contracts, database
+    from stratify.registry import gates
+
+    loads = pl.DataFrame(
+        {
+            "feed": list(contracts.FEEDS),
+            "rows_read": [results.get(f, {}).get("read", 0) for f in contracts.FEEDS],
+            "rows_accepted": [results.get(f, {}).get("accepted", 0) for f in contracts.FEEDS],
+        }
+    )
+    try:
+        settings, manifest = gates.GateSettings.load(), gates.manifest_rows(folder)
+    except gates.GateError as exc:
+        raise CommandError(str(exc)) from exc
+    before = None
+    if db.exists():
+        con = database.connect(db, read_only=True)
+        try:
+            before = gates.previous(con)
+        finally:
+            con.close()
+    return gates.evaluate(loads, before, settings, manifest)
+
+
+def _print_gates(comparison) -> None:
+    against = (
+        f"the registry of build {comparison.previous_build_id[:8]}"
+        if comparison.previous_build_id
+        else "no previous build (first build: absolute gates only)"
+    )
+    failed = [g for g in comparison.gates if not g.passed]
+    print(
+        f"Gates against {against}: {len(comparison.gates) - len(failed)} passed, "
+        f"{len(failed) - len(comparison.refusals)} accepted, {len(comparison.refusals)} failed."
+    )
+    for g in failed:
+        print(f"  {'accepted' if g.accepted_by else 'FAILED'}: {g.reason}")
 
 
 def _counts(violations) -> dict[str, int]:
@@ -116,8 +173,11 @@ def _counts(violations) -> dict[str, int]:
 
 
 def cmd_build(args: argparse.Namespace) -> dict:
-    from stratify.registry.build import BuildError, build
+    from stratify.registry.build import BuildError, BuildRefused, build
+    from stratify.registry.gates import AcceptedDrop
 
+    if args.accept_drop and not (args.by and args.why):
+        raise CommandError("--accept-drop needs --by (who accepts the drop) and --why (the reason)")
     try:
         summary = build(
             Path(args.feeds),
@@ -125,12 +185,24 @@ def cmd_build(args: argparse.Namespace) -> dict:
             reference=Path(args.reference) if args.reference else None,
             data_cut=args.data_cut,
             say=_progress(args),
+            accept_drops=[AcceptedDrop(f, args.by, args.why) for f in args.accept_drop],
         )
+    except BuildRefused as exc:
+        comparison = exc.comparison.to_dict()
+        hint = "; if a drop is known, rerun with --accept-drop FEED --by NAME --why REASON"
+        raise CommandError(str(exc) + hint, comparison["reasons"], {"gates": comparison}) from exc
     except BuildError as exc:
         raise CommandError(str(exc)) from exc
     if not args.json:
         _print_build(summary, args.db)
+        _print_gates_accepted(summary["gates"])
     return summary
+
+
+def _print_gates_accepted(gates: dict) -> None:
+    for g in gates["gates"]:
+        if g["accepted_by"]:
+            print(f"  Accepted drop: {g['reason']}")
 
 
 def _print_build(summary: dict, db: str) -> None:
@@ -182,19 +254,77 @@ def cmd_evaluate_linkage(args: argparse.Namespace) -> dict:
     return result
 
 
-def _open(db: str):
-    import duckdb
+def _open(db: str, *needs: str):
+    """The database, with every table in `needs` present (and holding rows where REQUIRED says
+    so); otherwise a sentence naming what is missing and the command that makes it."""
+    from stratify import database
 
     if not Path(db).exists():
         raise CommandError(f"{db}: no such database; run stratify build first")
-    return duckdb.connect(db)
+    con = database.connect(db)
+    try:
+        for table in needs:
+            _require(con, db, table)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+# What each stage reads before it can start: (what is missing, the command that makes it, whether
+# the table must also hold rows).
+REQUIRED = {
+    "registry.build_info": ("no registry", "run stratify build first", False),
+    "registry.spells": (
+        "no accepted hospital spell in the registry (the model and the audit need admissions)",
+        "run stratify build on a delivery whose apc_spells feed passes its contract",
+        True,
+    ),
+    "registry.events": ("no registry", "run stratify build first", False),
+    "ref.practices": ("no registry", "run stratify build first", False),
+    "models.trained": ("no trained model", "run stratify train first", True),
+    "risk.scores": ("no risk scores", "run stratify score first", True),
+}
+# The stage that makes each schema, for a table no command checked for up front.
+MADE_BY = {
+    "staging": "stratify build", "registry": "stratify build", "ref": "stratify build",
+    "meta": "stratify build", "models": "stratify train", "risk": "stratify score",
+    "features": "stratify score", "care": "stratify candidates, adherence or conference",
+    "audit": "stratify audit", "ops": "stratify candidates",
+}  # fmt: skip
+
+
+def _require(con, db: str, table: str) -> None:
+    from stratify.registry.models import query
+
+    what, command, rows = REQUIRED[table]
+    schema, name = table.split(".")
+    present = query(con, "app/table_exists", {"schema": schema, "table": name})["present"][0]
+    if present and rows:
+        present = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchall()
+        present = present[0][0] > 0
+    if not present:
+        raise CommandError(f"{db}: {what}; {command}")
+
+
+def _missing_table(exc: Exception) -> str | None:
+    """A sentence for DuckDB's 'table does not exist' (never its SQL text), or None."""
+    import re
+
+    first = str(exc).splitlines()[0]
+    found = re.search(r'Table with name "?([\w.]+?)"? does not exist', first)
+    if not found:
+        return None
+    table = found.group(1)
+    command = MADE_BY.get(table.split(".")[0], "the stage that makes it")
+    return f"the database has no {table} yet; run {command} first"
 
 
 def cmd_train(args: argparse.Namespace) -> dict:
     from stratify.models import card
     from stratify.models.train import TrainError, latest, train
 
-    con = _open(args.db)
+    con = _open(args.db, "registry.build_info", "registry.spells")
     try:
         summary = train(con, index_date=args.index_date, say=_progress(args))
         html_path = Path(args.card)
@@ -228,14 +358,17 @@ def cmd_score(args: argparse.Namespace) -> dict:
     from stratify.models.score import score
     from stratify.models.train import TrainError
 
-    con = _open(args.db)
+    con = _open(args.db, "registry.build_info", "models.trained")
     try:
-        if args.also_previous_month:  # last month's scores, for "change since last month"
+        months = max(args.history_months, 1 if args.also_previous_month else 0)
+        if months:  # earlier monthly scores: "change since last month", persistence, trajectory
             from stratify.models.train import data_cut
 
             index = args.index_date or data_cut(con) + timedelta(days=1)
-            previous = index.replace(day=1) - timedelta(days=1)
-            score(con, index_date=previous.replace(day=min(index.day, 28)), say=_progress(args))
+            for back in range(months, 0, -1):
+                m = index.year * 12 + index.month - 1 - back
+                day = date(m // 12, m % 12 + 1, min(index.day, 28))
+                score(con, index_date=day, say=_progress(args))
         summary = score(
             con, index_date=args.index_date, all_reasons=args.all_reasons, say=_progress(args)
         )
@@ -287,11 +420,12 @@ def cmd_evaluate_model(args: argparse.Namespace) -> dict:
     return result
 
 
-def _care_db(db: str):
+def _care_db(db: str, *needs: str):
     from stratify import operational
 
     if not Path(db).exists():
         raise CommandError(f"{db}: no such database; run stratify build first")
+    _open(db, *needs).close()  # what the stage needs, checked before anything is written
     operational.migrate(Path(db))
     return _open(db)
 
@@ -299,7 +433,7 @@ def _care_db(db: str):
 def cmd_candidates(args: argparse.Namespace) -> dict:
     from stratify.care import candidates
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info", "risk.scores")
     try:
         summary = candidates(con)
         rows = con.sql(
@@ -365,7 +499,7 @@ def cmd_adherence(args: argparse.Namespace) -> dict:
     from stratify.protocols import ProtocolError
     from stratify.protocols.adherence import run
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info")
     try:
         as_of = args.as_of or data_cut(con)
         summary = run(con, as_of, say=_progress(args))
@@ -390,7 +524,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
     from stratify import conference, pack
 
     if args.cluster == "all":
-        con = _open(args.db)
+        con = _open(args.db, "ref.practices", "risk.scores")
         clusters = [
             r[0]
             for r in con.execute(
@@ -400,7 +534,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
         con.close()
         return {"clusters": [cmd_conference(argparse.Namespace(**{**vars(args), "cluster": c, "out": None}))
                              for c in clusters]}  # fmt: skip
-    con = _care_db(args.db)
+    con = _care_db(args.db, "ref.practices", "risk.scores")
     try:
         listed = conference.build_list(con, args.cluster, args.month)
         actions = conference.open_actions(con, args.cluster)
@@ -452,7 +586,7 @@ def cmd_conference(args: argparse.Namespace) -> dict:
 def cmd_timeline(args: argparse.Namespace) -> dict:
     from stratify import conference
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.events")
     try:
         frame = conference.timeline(con, args.person_id)
     finally:
@@ -470,7 +604,7 @@ def cmd_audit(args: argparse.Namespace) -> dict:
     from stratify.audit.run import default_months, month_ends, run
     from stratify.models.train import TrainError, data_cut
 
-    con = _care_db(args.db)
+    con = _care_db(args.db, "registry.build_info", "registry.spells")
     try:
         cut = args.as_of or data_cut(con)
         if args.months is None:
@@ -480,6 +614,11 @@ def cmd_audit(args: argparse.Namespace) -> dict:
             for _ in range(args.months - 1):
                 first = (first - timedelta(days=1)).replace(day=1)
             months = month_ends(first, cut)
+        if not months:
+            raise CommandError(
+                f"no month up to {cut} has a year of hospital spells behind it; the audit needs "
+                "a delivery with at least a year of admissions (stratify build)"
+            )
         summary = run(con, months, say=_progress(args))
     except TrainError as exc:
         raise CommandError(str(exc)) from exc
@@ -568,8 +707,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-practice", type=int, default=15_000, help="largest practice list size")
     p.set_defaults(run=cmd_synth)
 
-    p = command("check", "check every feed in a folder against its contract; counts reconcile")
+    p = command(
+        "check",
+        "check every feed in a folder against its contract (counts reconcile) and the gates a "
+        "build would meet against the registry in --db; writes nothing",
+    )
     p.add_argument("--feeds", default="synthetic/feeds")
+    p.add_argument("--db", default="stratify.duckdb", help="the registry to compare with, if any")
     p.add_argument(
         "--data-cut",
         type=date.fromisoformat,
@@ -588,6 +732,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default: manifest.json beside the feeds, else today",
     )
+    p.add_argument(
+        "--accept-drop",
+        action="append",
+        default=[],
+        metavar="FEED",
+        help="accept a known drop in this feed (repeatable); needs --by and --why",
+    )
+    p.add_argument("--by", default=None, help="who accepts the drop (kept in meta.builds)")
+    p.add_argument("--why", default=None, help="why the drop is accepted (kept in meta.builds)")
     p.set_defaults(run=cmd_build)
 
     p = command("evaluate-linkage", "precision, recall and F1 of linkage against ground truth")
@@ -618,6 +771,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--also-previous-month",
         action="store_true",
         help="score one month earlier too, so lists can show the change since last month",
+    )
+    p.add_argument(
+        "--history-months",
+        type=int,
+        default=0,
+        help="score this many earlier months first (persistently high needs 3 of the last 6; "
+        "rising frailty needs a score 12 months before)",
     )
     p.add_argument(
         "--all-reasons",
@@ -729,12 +889,19 @@ def main(argv: list[str] | None = None) -> int:
         result = args.run(args)
     except CommandError as exc:
         print(f"stratify {args.command}: {exc}", file=sys.stderr)
+        for line in exc.details:
+            print(f"  {line}", file=sys.stderr)
+        if args.json and exc.result is not None:
+            print(json.dumps(exc.result, default=str))
         return 1
     except Exception as exc:  # the contract and file errors already name file, row and column
         import duckdb
 
         from stratify.contracts import ContractError
 
+        if isinstance(exc, duckdb.CatalogException) and _missing_table(exc):
+            print(f"stratify {args.command}: {_missing_table(exc)}", file=sys.stderr)
+            return 1
         if isinstance(exc, ContractError | OSError | ValueError | duckdb.Error):
             print(f"stratify {args.command}: {exc}", file=sys.stderr)
             return 1

@@ -20,6 +20,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from stratify import database
 from stratify.privacy import IDENTIFIABLE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -216,7 +217,7 @@ def _lit(value: object) -> str:
 
 def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the contract macros loaded."""
-    con = duckdb.connect(str(path))
+    con = database.connect(path)
     con.execute(MACROS.read_text())
     return con
 

@@ -18,6 +18,7 @@ MODELS = (
     "features/efi",
     "features/utilisation",
     "features/observations",
+    "features/coverage",
     "features/person_features",
 )
 # Columns that describe a person but are not model inputs.
@@ -28,7 +29,20 @@ NOT_FEATURES = (
     "cluster_code",
     "imd_quintile",
     "efi_category",
+    "gp_record",
+    "incomplete_record",
+    "incomplete_because",
 )
+# Features read from the GP record and the practice-level community and mental health feeds: a
+# person whose record lacks one of these feeds (features.coverage) is scored without them.
+GP_DERIVED = (
+    "diabetes_type1", "diabetes_type2", "hypertension", "copd", "asthma", "heart_failure",
+    "atrial_fibrillation", "ischaemic_heart_disease", "stroke", "ckd", "dementia", "depression",
+    "severe_mental_illness", "cancer", "osteoporosis", "parkinsonism", "thyroid_disease",
+    "long_term_conditions", "efi_deficits", "efi", "repeat_medicines", "gp_encounters_12m",
+    "latest_hba1c", "latest_systolic_bp", "latest_diastolic_bp",
+)  # fmt: skip
+PRACTICE_FEED_PREFIXES = ("community_contacts_", "mental_health_contacts_")
 CATEGORICAL = ("ethnic_group",)
 
 
@@ -48,3 +62,9 @@ def outcome(con: duckdb.DuckDBPyConnection, index_date: date) -> pl.DataFrame:
 
 def model_columns(frame: pl.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in NOT_FEATURES]
+
+
+def known_columns(columns: list[str]) -> list[str]:
+    """The features known for everyone, whatever their record lacks: demographics, hospital,
+    A&E, outpatient and social care activity."""
+    return [c for c in columns if c not in GP_DERIVED and not c.startswith(PRACTICE_FEED_PREFIXES)]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from stratify import database
 from stratify.registry.models import SQL_DIR
 
 MIGRATIONS = SQL_DIR / "operational"
@@ -28,7 +29,7 @@ def migrate(db: Path) -> list[str]:
     """Bring the operational schema of `db` up to date; return the migrations applied. If the
     database already holds operational tables, it is copied aside first."""
     db = Path(db)
-    con = duckdb.connect(str(db))
+    con = database.connect(db)
     try:
         todo = pending(con)
         if not todo:
@@ -39,7 +40,7 @@ def migrate(db: Path) -> list[str]:
             con.close()
             backup = db.with_name(f"{db.name}.backup-{datetime.now():%Y%m%d%H%M%S}")
             shutil.copy2(db, backup)
-            con = duckdb.connect(str(db))
+            con = database.connect(db)
         for path in todo:
             con.execute("BEGIN TRANSACTION")
             try:

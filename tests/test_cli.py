@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def _run(*args):
@@ -242,3 +246,148 @@ def test_audit_from_the_command_line_prints_system_figures_with_icons(scored_reg
     summary = json.loads(done.stdout)
     assert summary["months"] == 2
     assert any(r["measure"] == "diabetes.hba1c" for r in summary["system_latest"])
+
+
+# Gates on a delivery, and stages run before what they need -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory) -> dict[str, Path]:
+    """A small delivery, a good registry built from it (in registry.duckdb: any file name works),
+    one built with no accepted spell (an accepted drop), and an empty database file."""
+    import duckdb
+    import polars as pl
+
+    root = tmp_path_factory.mktemp("gated_cli")
+    out = root / "pop"
+    assert _run("synth", "--patients", "800", "--out", str(out), "--min-practice", "300",
+                "--max-practice", "500", "--quiet").returncode == 0  # fmt: skip
+    good = root / "registry.duckdb"
+    done = _run("build", "--feeds", str(out / "feeds"), "--db", str(good), "--quiet")
+    assert done.returncode == 0, done.stderr
+    broken = root / "broken"
+    shutil.copytree(out, broken)
+    spells = broken / "feeds" / "apc_spells.parquet"
+    pl.read_parquet(spells).with_columns(admission_date=pl.lit("unknown")).write_parquet(spells)
+    no_spells = root / "ops.duckdb"
+    shutil.copy(good, no_spells)
+    done = _run("build", "--feeds", str(broken / "feeds"), "--db", str(no_spells), "--quiet",
+                "--accept-drop", "apc_spells", "--by", "dr.data", "--why", "dates changed type")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    empty = root / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    return {"feeds": out / "feeds", "good": good, "no_spells": no_spells, "empty": empty}
+
+
+def _builds(db: Path) -> list[tuple]:
+    from stratify import database
+
+    con = database.connect(db, read_only=True)
+    try:
+        return con.execute(
+            "SELECT build_id, accepted_drops FROM meta.builds ORDER BY built_at"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def halved(gated, tmp_path) -> tuple[Path, Path]:
+    """The delivery with its patients file cut in half, and a copy of the good registry."""
+    import polars as pl
+
+    feeds = tmp_path / "feeds"
+    shutil.copytree(gated["feeds"], feeds)
+    shutil.copytree(gated["feeds"].parent / "reference", tmp_path / "reference")
+    patients = pl.read_parquet(feeds / "patients.parquet")
+    patients.head(patients.height // 2).write_parquet(feeds / "patients.parquet")
+    db = tmp_path / "staging.duckdb"
+    shutil.copy(gated["good"], db)
+    return feeds, db
+
+
+def test_build_refuses_a_halved_patients_file_with_a_line_per_gate_and_the_comparison(halved):
+    feeds, db = halved
+    before = _builds(db)
+    done = _run("build", "--feeds", str(feeds), "--db", str(db), "--json", "--quiet")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith(
+        "stratify build: delivery refused, the previous registry is unchanged"
+    )
+    assert any(line.strip().startswith("patients: ") and "down 50" in line for line in lines[1:])
+    gates = json.loads(done.stdout)["gates"]
+    assert gates["refused"] is True
+    assert [line.strip() for line in lines[1:]] == gates["reasons"]
+    assert gates["feeds"]["patients"]["rows_read_before"] > gates["feeds"]["patients"]["rows_read"]
+    assert _builds(db) == before
+
+
+def test_check_reports_the_gates_a_build_would_refuse_and_writes_nothing(halved):
+    feeds, db = halved
+    before, stamp = _builds(db), db.stat().st_mtime_ns
+    done = _run("check", "--feeds", str(feeds), "--db", str(db), "--quiet")
+    assert done.returncode == 1
+    assert "build would refuse this delivery" in done.stderr
+    assert "FAILED: patients:" in done.stdout
+    assert _builds(db) == before and db.stat().st_mtime_ns == stamp
+
+
+def test_accept_drop_lets_the_build_through_and_records_who_and_why(halved):
+    feeds, db = halved
+    done = _run("build", "--feeds", str(feeds), "--db", str(db), "--quiet", "--accept-drop",
+                "patients", "--by", "dr.data", "--why", "practice B left the federation")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Accepted drop: patients:" in done.stdout
+    recorded = json.loads(_builds(db)[-1][1])
+    assert recorded == [
+        {"feed": "patients", "by": "dr.data", "why": "practice B left the federation"}
+    ]
+
+
+def test_accept_drop_without_who_and_why_fails_in_one_line(halved):
+    feeds, db = halved
+    done = _run("build", "--feeds", str(feeds), "--db", str(db), "--accept-drop", "patients")
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0
+    assert "--by" in done.stderr and "--why" in done.stderr
+
+
+STAGES = {
+    "train": ("train", "--card", "{tmp}/card.html"),
+    "score": ("score",),
+    "candidates": ("candidates",),
+    "adherence": ("adherence",),
+    "conference": ("conference", "--cluster", "all", "--month", "2026-10", "--out", "{tmp}/pack"),
+    "audit": ("audit",),
+    "timeline": ("timeline", "--person-id", "1"),
+}
+
+
+@pytest.mark.parametrize(
+    "database, stage, says",
+    [
+        ("empty", "train", "no registry; run stratify build first"),
+        ("empty", "score", "no registry; run stratify build first"),
+        ("empty", "candidates", "no registry; run stratify build first"),
+        ("empty", "adherence", "no registry; run stratify build first"),
+        ("empty", "conference", "no registry; run stratify build first"),
+        ("empty", "audit", "no registry; run stratify build first"),
+        ("empty", "timeline", "no registry; run stratify build first"),
+        ("good", "score", "no trained model; run stratify train first"),
+        ("good", "candidates", "no risk scores; run stratify score first"),
+        ("good", "conference", "no risk scores; run stratify score first"),
+        ("no_spells", "train", "no accepted hospital spell in the registry"),
+        ("no_spells", "audit", "no accepted hospital spell in the registry"),
+    ],
+)
+def test_a_stage_before_what_it_needs_says_what_is_missing_in_one_line(
+    gated, tmp_path, database, stage, says
+):
+    args = [a.format(tmp=tmp_path) for a in STAGES[stage]]
+    done = _run(*args, "--db", str(gated[database]), "--quiet")
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert says in done.stderr
+    for leak in ("Catalog Error", "Traceback", "SELECT", "LINE "):
+        assert leak not in done.stderr + done.stdout

@@ -11,6 +11,7 @@ import pytest
 from crafted import NHS, gp_event, medication, patient, registry
 
 from stratify import codelists, features
+from stratify.synth import codes
 
 INDEX = date(2025, 11, 1)
 
@@ -87,9 +88,14 @@ def test_an_event_the_day_before_the_index_date_is_counted(registry_copy):
     assert (changed["days_since_emergency_admission"] == 1).all()
 
 
+def _only(name: str) -> str:
+    """A code of the list that counts for nothing else (the generator's rule): one deficit each."""
+    return codes.pool(name)["code"][0]
+
+
 # Deficit codes, one per distinct eFI deficit (dementia and memory impairment share one).
 DEFICIT_CODES = [
-    codelists.load(name).code_values[0]
+    _only(name)
     for name in ("efi_anaemia", "efi_arthritis", "atrial_fibrillation", "stroke", "ckd", "diabetes_type2",
                  "efi_dizziness", "efi_dyspnoea", "efi_falls", "efi_foot_problems", "efi_hearing_impairment",
                  "heart_failure", "efi_housebound", "hypertension", "efi_skin_ulcer")
@@ -107,8 +113,7 @@ def crafted_efi(tmp_path_factory):
             n += 1
             events.append(gp_event(n, i, "2020-06-01", code))
     # Patient 6: 12 coded deficits, dementia and memory impairment (one deficit), 5 repeats.
-    for code in [*DEFICIT_CODES[:11], codelists.load("dementia").code_values[0],
-                 codelists.load("efi_memory_cognitive").code_values[0]]:  # fmt: skip
+    for code in [*DEFICIT_CODES[:11], _only("dementia"), _only("efi_memory_cognitive")]:
         n += 1
         events.append(gp_event(n, 6, "2021-01-01", code))
     for m, code in enumerate(codelists.load("medicines").code_values[:5]):

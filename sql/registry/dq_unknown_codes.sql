@@ -7,7 +7,8 @@ GROUP BY ALL
 UNION ALL
 SELECT 'apc_spells', 'icd10', primary_diagnosis, count(*)
 FROM registry.spells
-WHERE left(primary_diagnosis, 3) NOT IN (SELECT code FROM ref.codelists WHERE system = 'icd10')
+WHERE primary_diagnosis NOT IN (SELECT code FROM ref.codelists WHERE system = 'icd10')
+  AND left(primary_diagnosis, 3) NOT IN (SELECT code FROM ref.codelists WHERE system = 'icd10')
 GROUP BY ALL
 UNION ALL
 SELECT 'gp_medications', 'dmd', dmd_code, count(*)

@@ -14,7 +14,7 @@ from stratify import features
 from stratify.audit import disclosure
 from stratify.audit.funnel import funnel
 from stratify.audit.spc import xmr
-from stratify.models.train import data_cut
+from stratify.models.train import TrainError, data_cut
 from stratify.protocols import load_all
 from stratify.protocols.adherence import run as run_adherence
 from stratify.registry.models import run_model
@@ -57,6 +57,11 @@ def month_ends(first: date, last: date) -> list[date]:
 def default_months(con: duckdb.DuckDBPyConnection) -> list[date]:
     """Every month from the first with a full year of data behind it to the data cut."""
     first = con.execute("SELECT min(admission_date) FROM registry.spells").fetchall()[0][0]
+    if first is None:  # no accepted spell: no month has a year of admissions behind it
+        raise TrainError(
+            "no accepted hospital spell in the registry; run stratify build on a delivery "
+            "whose apc_spells feed passes its contract"
+        )
     cut = data_cut(con)
     return month_ends(first.replace(year=first.year + 1), cut)
 

@@ -164,10 +164,15 @@ def _accumulate(codes, features, tables, n_features: int) -> np.ndarray:
     return out
 
 
-def _top(per_feature: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _top(
+    per_feature: np.ndarray, k: int, hidden: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The k largest absolute values per row (rows x features), largest first, ties to the
-    earlier column: the same order as a stable argsort."""
+    earlier column: the same order as a stable argsort. `hidden` entries are never chosen
+    (they rank below every other)."""
     magnitude = np.ascontiguousarray(np.abs(per_feature))
+    if hidden is not None:
+        magnitude[hidden] = -0.5
     rows = np.arange(len(per_feature))
     index = np.empty((len(per_feature), k), dtype=np.intp)
     for i in range(k):
@@ -187,17 +192,37 @@ def top_contributions(
     chunk: int = 65_536,
     num_threads: int = 2,
     linear: LinearModel | None = None,
+    groups: np.ndarray | None = None,
+    hide=None,
 ) -> dict:
     """For every row of `x`: the `k` features with the largest contribution either way (index
     and log-odds contribution, largest first), and the row's total (contributions plus expected
-    value, which equals the model's raw score). `method` says which path computed them."""
+    value, which equals the model's raw score). `method` says which path computed them.
+
+    With `groups` (for each feature, the index of its concept) contributions are first summed
+    over each concept's features, and the `k` are concepts. `hide(start, stop, per_group)` may
+    mark entries never to show (a reason that would contradict medicine); they still count in
+    the total, and `hidden` says how many were marked."""
     n, n_features = x.shape
     base = 0.0 if linear is None else linear.expected_margin
+    if groups is None:
+        groups = np.arange(n_features)
+    onehot = np.zeros((n_features, int(groups.max()) + 1 if n_features else 0))
+    onehot[np.arange(n_features), groups] = 1.0
+    hidden_count = 0
+
+    def choose(block: np.ndarray, begin: int, stop: int):
+        nonlocal hidden_count
+        per_group = block @ onehot
+        mask = None if hide is None else hide(begin, stop, per_group)
+        if mask is not None:
+            hidden_count += int(mask.sum())
+        return _top(per_group, k, mask)
 
     def linear_part(begin: int, stop: int) -> np.ndarray | float:
         return 0.0 if linear is None else linear.contributions_x(x[begin:stop])
 
-    k = min(k, n_features)
+    k = min(k, onehot.shape[1])
     index = np.empty((n, k), dtype=np.intp)
     value = np.empty((n, k))
     total = np.empty(n)
@@ -209,9 +234,10 @@ def top_contributions(
             )
             stop = start + len(part)
             per_feature = part[:, :n_features] + linear_part(start, stop)
-            index[start:stop], value[start:stop] = _top(per_feature, k)
+            index[start:stop], value[start:stop] = choose(per_feature, start, stop)
             total[start:stop] = per_feature.sum(axis=1) + part[:, n_features] + base
-        return {"index": index, "contribution": value, "total": total, "method": "pred_contrib"}
+        return {"index": index, "contribution": value, "total": total, "method": "pred_contrib",
+                "hidden": hidden_count}  # fmt: skip
     codes = _codes(trees, x, chunk)
     features, tables, bias = _tables(booster, trees, x, codes)
     check = _sample(n)
@@ -228,9 +254,10 @@ def top_contributions(
         block = _accumulate(codes[:, start : start + chunk], features, tables, n_features).T
         stop = start + len(block)
         block += linear_part(start, stop)
-        index[start:stop], value[start:stop] = _top(block, k)
+        index[start:stop], value[start:stop] = choose(block, start, stop)
         total[start:stop] = block.sum(axis=1) + bias + base
-    return {"index": index, "contribution": value, "total": total, "method": "per-tree patterns"}
+    return {"index": index, "contribution": value, "total": total, "method": "per-tree patterns",
+            "hidden": hidden_count}  # fmt: skip
 
 
 def contributions(booster, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:

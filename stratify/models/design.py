@@ -75,8 +75,15 @@ class LinearModel:
 
     @classmethod
     def fit(
-        cls, frame: pl.DataFrame, columns: list[str], y: np.ndarray, c: float = 1.0
+        cls,
+        frame: pl.DataFrame,
+        columns: list[str],
+        y: np.ndarray,
+        c: float = 1.0,
+        signs: dict[str, int] | None = None,
     ) -> LinearModel:
+        """`signs` (feature -> 1 or -1) bounds those features' coefficients to that sign, so the
+        linear start is monotone where the trees are."""
         from sklearn.linear_model import LogisticRegression
 
         x = matrix(frame, columns)
@@ -94,8 +101,29 @@ class LinearModel:
         fitted = LogisticRegression(C=c, max_iter=2000).fit(design, y)
         model.coefficients = fitted.coef_[0].tolist()
         model.intercept = float(fitted.intercept_[0])
+        bounds = model._sign_bounds(signs or {})
+        if any(b != (None, None) for b in bounds):
+            beta, b0 = _bounded_logistic(design, y, c, bounds, fitted.coef_[0], model.intercept)
+            model.coefficients, model.intercept = beta.tolist(), b0
         model.design_means = design.mean(axis=0).tolist()
         return model
+
+    def _sign_bounds(self, signs: dict[str, int]) -> list[tuple]:
+        """Per design column: (0, None) or (None, 0) on a constrained feature's scaled value
+        (its scale is positive, so the sign carries over); its missing flag stays free."""
+        numeric, cat = _numeric_and_categorical(self.columns)
+        bounds: list[tuple] = []
+        for i in numeric:
+            sign = signs.get(self.columns[i], 0)
+            bounds += [(0, None) if sign > 0 else (None, 0) if sign < 0 else (None, None)]
+            bounds += [(None, None)]
+        bounds += [(None, None)] * ((len(ETHNIC_GROUPS) - 1) * len(cat))
+        return bounds
+
+    def feature_coefficients(self) -> dict[str, float]:
+        """Each numeric feature's coefficient on its scaled value (the sign a constraint bounds)."""
+        numeric, _ = _numeric_and_categorical(self.columns)
+        return {self.columns[i]: self.coefficients[2 * j] for j, i in enumerate(numeric)}
 
     def margin_x(self, x: np.ndarray, chunk: int = 65_536) -> np.ndarray:
         """The linear predictor (log-odds) for the model matrix, a block of rows at a time."""
@@ -128,3 +156,27 @@ class LinearModel:
         if not self.design_means:
             raise ValueError("this linear model was stored without its design means; retrain it")
         return np.asarray(self.design_means)
+
+
+def _bounded_logistic(design, y, c, bounds, beta0, b0) -> tuple[np.ndarray, float]:
+    """The same penalised log-likelihood as scikit-learn's (0.5 |beta|^2 + C x log-loss, the
+    intercept unpenalised), with sign bounds on some coefficients (L-BFGS-B), started from the
+    unbounded fit clipped into the bounds."""
+    from scipy.optimize import minimize
+
+    def loss(theta):
+        beta, a = theta[:-1], theta[-1]
+        z = design @ beta + a
+        q = expit(z)
+        value = 0.5 * beta @ beta + c * np.sum(np.logaddexp(0, z) - y * z)
+        g = c * (q - y)
+        return value, np.r_[beta + design.T @ g, g.sum()]
+
+    start = np.r_[
+        [min(max(b, lo if lo is not None else -np.inf), hi if hi is not None else np.inf)
+         for b, (lo, hi) in zip(beta0, bounds, strict=True)],
+        b0,
+    ]  # fmt: skip
+    fit = minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)],
+                   options={"maxiter": 5000, "gtol": 1e-8})  # fmt: skip
+    return fit.x[:-1], float(fit.x[-1])

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import polars as pl
 
+from stratify import database
 from stratify.models import metrics
 
 
 def evaluate(db: Path, truth: Path) -> dict:
     risk = pl.read_parquet(Path(truth) / "risk.parquet")
     links = pl.read_parquet(Path(truth) / "links.parquet").filter(pl.col("feed") == "patients")
-    con = duckdb.connect(str(db), read_only=True)
+    con = database.connect(db, read_only=True)
     try:
         index_date = con.execute("SELECT max(index_date) FROM risk.scores").fetchall()[0][0]
         con.register("truth_risk", risk.filter(pl.col("index_date") == index_date).to_arrow())

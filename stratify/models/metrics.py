@@ -94,8 +94,140 @@ def summary(y: np.ndarray, p: np.ndarray) -> dict:
         "calibration_slope": slope,
         "calibration_intercept": intercept,
     }
+    out["oe_low"], out["oe_high"] = observed_over_expected_interval(y, p)
     for fraction in (0.01, 0.05, 0.10):
         ppv, sensitivity = top_fraction(y, p, fraction)
         out[f"ppv_top_{round(fraction * 100)}pct"] = ppv
         out[f"sensitivity_top_{round(fraction * 100)}pct"] = sensitivity
     return out
+
+
+def observed_over_expected_interval(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    """95 % interval of observed/expected: exact Poisson limits on the observed count."""
+    from scipy.stats import chi2
+
+    observed, expected = float(np.sum(y)), float(np.sum(p))
+    if expected <= 0:
+        return float("nan"), float("nan")
+    low = chi2.ppf(0.025, 2 * observed) / 2 if observed > 0 else 0.0
+    high = chi2.ppf(0.975, 2 * (observed + 1)) / 2
+    return float(low / expected), float(high / expected)
+
+
+def threshold_table(y: np.ndarray, p: np.ndarray, tier_shares: list[float]) -> list[dict]:
+    """For every tier cut and every 1 % of the population, flagging the highest-risk share:
+    people flagged, TP, FP, FN, TN, PPV, sensitivity, specificity, NPV and the risk at the cut."""
+    y = np.asarray(y).astype(int)
+    n, events = len(y), int(y.sum())
+    order = np.argsort(-np.asarray(p), kind="stable")
+    hits = np.concatenate([[0], np.cumsum(y[order])])
+    cuts = [("tier", s) for s in tier_shares] + [("percent", k / 100) for k in range(1, 101)]
+    rows = []
+    for kind, share in cuts:
+        k = int(round(n * share))
+        tp = int(hits[k])
+        fp, fn = k - tp, events - tp
+        tn = n - k - fn
+        rows.append({
+            "cut": kind, "share": float(share), "flagged": k, "tp": tp, "fp": fp, "fn": fn,
+            "tn": tn, "ppv": tp / k if k else float("nan"),
+            "sensitivity": tp / events if events else float("nan"),
+            "specificity": tn / (tn + fp) if tn + fp else float("nan"),
+            "npv": tn / (tn + fn) if tn + fn else float("nan"),
+            "risk_at_cut": float(p[order[k - 1]]) if k else float("nan"),
+        })  # fmt: skip
+    return rows
+
+
+def net_benefit(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> list[dict]:
+    """Decision curve: net benefit of treating those with predicted risk >= pt, against treating
+    everyone and no one (Vickers and Elkin 2006)."""
+    y = np.asarray(y).astype(int)
+    n = len(y)
+    prevalence = y.mean()
+    rows = []
+    for pt in thresholds:
+        flagged = p >= pt
+        tp = int((flagged & (y == 1)).sum())
+        fp = int((flagged & (y == 0)).sum())
+        odds = pt / (1 - pt)
+        rows.append({
+            "threshold": float(pt), "flagged": int(flagged.sum()), "tp": tp, "fp": fp,
+            "model": tp / n - fp / n * odds, "treat_all": float(prevalence - (1 - prevalence) * odds),
+            "treat_none": 0.0,
+        })  # fmt: skip
+    return rows
+
+
+def reviews_to_reach(y: np.ndarray, p: np.ndarray, targets=(0.25, 0.5, 0.75)) -> list[dict]:
+    """How many people, highest risk first, must be reviewed to reach each share of the people
+    admitted in the outcome year."""
+    y = np.asarray(y).astype(int)
+    found = np.cumsum(y[np.argsort(-np.asarray(p), kind="stable")])
+    rows = []
+    for target in targets:
+        k = int(np.searchsorted(found, target * y.sum(), side="left")) + 1
+        rows.append({"target": target, "people_reviewed": k, "share_of_population": k / len(y),
+                     "ppv": float(found[k - 1] / k)})  # fmt: skip
+    return rows
+
+
+def _spline_basis(z: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Restricted cubic spline basis (Harrell) of z with the given knots."""
+    k = len(knots)
+    scale = (knots[-1] - knots[0]) ** 2
+    cols = [z]
+    for j in range(k - 2):
+        term = (
+            np.maximum(z - knots[j], 0) ** 3
+            - np.maximum(z - knots[-2], 0) ** 3 * (knots[-1] - knots[j]) / (knots[-1] - knots[-2])
+            + np.maximum(z - knots[-1], 0) ** 3 * (knots[-2] - knots[j]) / (knots[-1] - knots[-2])
+        )
+        cols.append(term / scale)
+    return np.column_stack(cols)
+
+
+def smoothed_calibration(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The observed risk as a smooth function of predicted risk: logistic regression of the
+    outcome on a restricted cubic spline of logit(p), 4 knots (Austin and Steyerberg 2019)."""
+    z = _logit(np.asarray(p, dtype=float))
+    knots = np.quantile(z, [0.05, 0.35, 0.65, 0.95])
+    if len(np.unique(knots)) < 4 or len(np.unique(y)) < 2:
+        return np.full(len(p), np.nan)
+    basis = _spline_basis(z, knots)
+    fit = LogisticRegression(C=1e6, max_iter=2000).fit(basis, y)
+    return fit.predict_proba(basis)[:, 1]
+
+
+def calibration_errors(y: np.ndarray, p: np.ndarray) -> dict:
+    """Eavg (the integrated calibration index), E90 and Emax: the mean, 90th centile and largest
+    absolute difference between predicted and smoothed observed risk, over everyone."""
+    smooth = smoothed_calibration(y, p)
+    if np.isnan(smooth).all():
+        return {"eavg": float("nan"), "e90": float("nan"), "emax": float("nan")}
+    error = np.abs(smooth - p)
+    return {"eavg": float(error.mean()), "e90": float(np.quantile(error, 0.9)),
+            "emax": float(error.max())}  # fmt: skip
+
+
+def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 20) -> list[dict]:
+    """Observed against predicted risk over the whole range: twentieths of predicted risk with
+    Wilson 95 % intervals, and the smoothed observed risk at each bin's mean prediction."""
+    y = np.asarray(y).astype(int)
+    p = np.asarray(p, dtype=float)
+    smooth = smoothed_calibration(y, p)
+    order = np.argsort(p, kind="stable")
+    rows = []
+    for i, c in enumerate(np.array_split(order, bins)):
+        if not len(c):
+            continue
+        n, k = len(c), y[c].sum()
+        phat, zz = k / n, 1.96**2
+        centre = (phat + zz / (2 * n)) / (1 + zz / n)
+        half = 1.96 * np.sqrt(phat * (1 - phat) / n + zz / (4 * n * n)) / (1 + zz / n)
+        rows.append({
+            "bin": i + 1, "people": int(n), "events": int(k), "expected": float(p[c].mean()),
+            "observed": float(phat), "low": float(centre - half), "high": float(centre + half),
+            "smoothed": float(smooth[c].mean()), "max_predicted": float(p[c].max()),
+        })  # fmt: skip
+    return rows

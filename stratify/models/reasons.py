@@ -64,7 +64,9 @@ def describe(feature: str, value: float) -> str:
         case "imd_decile":
             return f"lives in deprivation decile {_n(value)} (1 = most deprived)"
         case "ethnic_group":
-            return "ethnic group"
+            from stratify.models.design import ETHNIC_GROUPS
+
+            return f"ethnic group {ETHNIC_GROUPS[min(_n(value), len(ETHNIC_GROUPS) - 1)]}"
         case "long_term_conditions":
             return f"{_n(value)} long-term condition{'s' if _n(value) != 1 else ''}"
         case "efi":
@@ -92,6 +94,118 @@ def describe(feature: str, value: float) -> str:
 
 
 DIRECTION = {1: " (raises risk)", -1: " (lowers risk)", 0: " (no effect)"}
+# Concepts a reason must never say lower risk while the person has any of them: more of these
+# never means less risk (and the model is monotone in them, risk.yaml).
+NEVER_LOWERS = ("emergency_admissions", "ae_attendances", "bed_days")
+FEED_WORDS = {"community_contacts": "community", "mental_health_contacts": "mental health"}
+WINDOW_MONTHS = {"3m": 3, "6m": 6, "12m": 12, "24m": 24}
+
+
+def concept_of(feature: str) -> str:
+    """The clinical fact a feature describes: every window of a count is one fact, and so are
+    the eFI with its deficit count, blood pressure, and an emergency admission's recency."""
+    for stem in COUNTED:
+        if feature.startswith(stem + "_") and feature.rsplit("_", 1)[1] in WINDOW_MONTHS:
+            return stem
+    return {
+        "days_since_emergency_admission": "emergency_admissions",
+        "efi": "frailty",
+        "efi_deficits": "frailty",
+        "latest_systolic_bp": "blood_pressure",
+        "latest_diastolic_bp": "blood_pressure",
+    }.get(feature, feature)
+
+
+def concepts(columns: list[str]) -> tuple[list[str], np.ndarray]:
+    """The concepts of `columns` (in first-seen order) and each column's concept index."""
+    names: list[str] = []
+    for c in columns:
+        if concept_of(c) not in names:
+            names.append(concept_of(c))
+    return names, np.array([names.index(concept_of(c)) for c in columns], dtype=np.intp)
+
+
+def _counted(stem: str, values: dict[str, float]) -> str:
+    one, many = COUNTED[stem]
+    windows = {
+        WINDOW_MONTHS[f.rsplit("_", 1)[1]]: v for f, v in values.items() if f.startswith(stem + "_")
+    }
+    if any(np.isnan(v) for v in windows.values()):
+        return f"no {FEED_WORDS.get(stem, stem.replace('_', ' '))} data for this practice"
+    main = 12 if 12 in windows else max(windows)
+    n = _n(windows[main])
+    since = values.get("days_since_emergency_admission")
+    if n == 0:
+        longer = [w for w in sorted(windows) if w > main and _n(windows[w]) > 0]
+        if longer:
+            text = f"no {many} in the last {main} months, {_n(windows[longer[-1]])} in the last {longer[-1]}"
+        else:
+            text = f"no {many} in the last {max(windows)} months"
+            if since is not None and since < 3650:
+                text += f" (the last {_n(since)} days ago)"
+            return text
+    else:
+        text = f"{n} {one if n == 1 else many} in the last {main} months"
+        recent = [w for w in sorted(windows) if w < main and _n(windows[w]) > 0]
+        if recent:
+            text += f", {_n(windows[recent[0]])} in the last {recent[0]}"
+    if since is not None and since < 3650:
+        text += f", the latest {_n(since)} days ago"
+    return text
+
+
+def describe_concept(concept: str, values: dict[str, float]) -> str:
+    """A concept in plain words, from all of the person's values of its features."""
+    if concept in COUNTED:
+        return _counted(concept, values)
+    if concept == "frailty":
+        efi, deficits = values.get("efi"), values.get("efi_deficits")
+        if efi is None or np.isnan(efi):
+            return "eFI not recorded"
+        label = next(name for limit, name in EFI_CATEGORY if efi <= limit)
+        extra = (
+            f": {_n(deficits)} of 36 deficits"
+            if deficits is not None and not np.isnan(deficits)
+            else ""
+        )
+        return f"eFI {efi:.2f} ({label}{extra})"
+    if concept == "blood_pressure":
+        sys_, dia = values.get("latest_systolic_bp"), values.get("latest_diastolic_bp")
+        if sys_ is None or np.isnan(sys_):
+            return "no blood pressure recorded"
+        if dia is None or np.isnan(dia):
+            return f"latest systolic blood pressure {_n(sys_)} mmHg"
+        return f"latest blood pressure {_n(sys_)}/{_n(dia)} mmHg"
+    ((feature, value),) = values.items()
+    return describe(feature, value)
+
+
+def _primary(concept: str, features: list[str]) -> int:
+    """Which of a concept's features the stored `value` is: the 12-month count, the eFI..."""
+    for preferred in (f"{concept}_12m", "efi", "latest_systolic_bp"):
+        if preferred in features:
+            return features.index(preferred)
+    return 0
+
+
+def contradicts(x: np.ndarray, columns: list[str]):
+    """For top_contributions' `hide`: a never-lowers concept (NEVER_LOWERS) with a negative
+    contribution for someone who has any of it."""
+    names, owner = concepts(columns)
+    checks = [
+        (names.index(c), [i for i, col in enumerate(columns) if owner[i] == names.index(c)
+                          and col != "days_since_emergency_admission"])
+        for c in NEVER_LOWERS if c in names
+    ]  # fmt: skip
+
+    def hide(start: int, stop: int, per_group: np.ndarray) -> np.ndarray:
+        mask = np.zeros(per_group.shape, dtype=bool)
+        for g, cols in checks:
+            has = np.nan_to_num(x[start:stop][:, cols]).max(axis=1) > 0
+            mask[:, g] = has & (per_group[:, g] < 0)
+        return mask
+
+    return hide
 
 
 def frame(
@@ -101,48 +215,42 @@ def frame(
     values: np.ndarray,
     columns: list[str],
 ) -> pl.DataFrame:
-    """One row per person and reason: rank, feature, the person's value, its contribution in
-    log-odds and the text with its direction. `index` and `contribution` are (people x k), largest
-    first. Texts are worded once per distinct feature and value, not once per row."""
+    """One row per person and reason: rank, concept (`feature`), the person's value of its main
+    feature, the concept's contribution in log-odds and the text with its direction. `index`
+    (concept indices, from `concepts(columns)`) and `contribution` are (people x k), largest
+    first. Texts are worded once per concept and distinct set of values, not once per row."""
+    names, owner = concepts(columns)
     n, k = index.shape
     rows = np.repeat(np.arange(n), k)
-    feature = index.ravel()
-    value = values[rows, feature]
+    concept = index.ravel()
     contribution = contribution.ravel()
-    long = pl.DataFrame(
+    words = np.empty(n * k, dtype=object)
+    value = np.empty(n * k)
+    for c in np.unique(concept):
+        chosen = np.flatnonzero(concept == c)
+        cols = np.flatnonzero(owner == c)
+        vals = values[rows[chosen][:, None], cols[None, :]]
+        key = np.where(np.isnan(vals), -1e300, vals)  # NaN as a value of its own
+        distinct, inverse = np.unique(key, axis=0, return_inverse=True)
+        distinct = np.where(distinct == -1e300, np.nan, distinct)
+        feats = [columns[i] for i in cols]
+        texts = [describe_concept(names[c], dict(zip(feats, r, strict=True))) for r in distinct]
+        words[chosen] = np.array(texts, dtype=object)[inverse.ravel()]
+        value[chosen] = vals[:, _primary(names[c], feats)]
+    sign = np.sign(contribution).astype(np.int8)
+    return pl.DataFrame(
         {
             "person_id": np.repeat(np.asarray(person_id, dtype=np.int64), k),
             "reason_rank": np.tile(np.arange(1, k + 1, dtype=np.int64), n),
-            "feature_index": feature.astype(np.int32),
+            "feature": pl.Series(np.array(names, dtype=object)[concept].tolist(), dtype=pl.String),
             "value": value,
-            "value_bits": value.view(np.int64),  # exact key, NaN included
             "contribution": contribution,
-            "sign": np.sign(contribution).astype(np.int8),
-        }
-    )
-    distinct = long.select("feature_index", "value_bits", "value").unique(
-        ["feature_index", "value_bits"]
-    )
-    words = distinct.select(
-        "feature_index",
-        "value_bits",
-        words=pl.Series(
-            [
-                describe(columns[f], v)
-                for f, v in distinct.select("feature_index", "value").iter_rows()
-            ],
-            dtype=pl.String,
+            "words": pl.Series(words.tolist(), dtype=pl.String),
+            "sign": sign,
+        },
+    ).select(
+        "person_id", "reason_rank", "feature", "value", "contribution",
+        reason=pl.concat_str(
+            pl.col("words"), pl.col("sign").replace_strict(DIRECTION, return_dtype=pl.String)
         ),
-    )
-    return (
-        long.join(words, on=["feature_index", "value_bits"], how="left", maintain_order="left")
-        .with_columns(
-            feature=pl.col("feature_index").replace_strict(
-                dict(enumerate(columns)), return_dtype=pl.String
-            ),
-            reason=pl.concat_str(
-                pl.col("words"), pl.col("sign").replace_strict(DIRECTION, return_dtype=pl.String)
-            ),
-        )
-        .select("person_id", "reason_rank", "feature", "value", "contribution", "reason")
-    )
+    )  # fmt: skip

@@ -15,8 +15,23 @@ from stratify import features
 from stratify.models import contributions, reasons, train
 from stratify.models.design import matrix
 from stratify.models.risk_model import RiskModel
+from stratify.registry.models import run_model
 
 TIER_ORDER = ("very_high", "high", "moderate", "low")
+# Columns added to risk.scores after its first version (an older database gains them), and the
+# trajectory flags sql/risk/trajectory.sql fills from the stored monthly scores.
+TRAJECTORY = (("high_scores_in_last_6", "INTEGER"), ("persistently_high", "BOOLEAN"),
+              ("newly_high", "BOOLEAN"), ("rising_frailty", "BOOLEAN"),
+              ("efi_category_year_before", "VARCHAR"))  # fmt: skip
+TABLE_ADDITIONS = {
+    "risk.scores": (
+        ("incomplete_record", "BOOLEAN"),
+        ("incomplete_because", "VARCHAR"),
+        *TRAJECTORY,
+    ),
+}
+PERSON_FEATURE_ADDITIONS = (("gp_record", "BOOLEAN"), ("incomplete_record", "BOOLEAN"),
+                            ("incomplete_because", "VARCHAR"))  # fmt: skip
 REASONS = 5  # reasons stored per person
 
 
@@ -55,12 +70,19 @@ def score(
     timings = {"features": time.perf_counter() - t0}
     t = time.perf_counter()
     risk_model = RiskModel.from_record(model)
-    margin = risk_model.margin(x)
+    incomplete = frame["incomplete_record"].to_numpy().astype(bool)
+    margin, probability = risk_model.predict(x, incomplete, columns)
     raw = expit(margin)
-    probability = risk_model.calibrator(raw)
-    # Rank on the raw score: calibration keeps its order, and isotonic steps would otherwise
-    # leave ties that row order breaks at random.
-    tier = tiers(raw, cfg["tiers"])
+    known, xk = risk_model.known, None
+    if known is not None and incomplete.any():  # scored from what is known for everyone
+        xk = np.ascontiguousarray(x[np.ix_(incomplete, [columns.index(c) for c in known.columns])])
+    # Rank on calibrated risk, ties by the raw score: within one model calibration keeps the raw
+    # order (isotonic steps would otherwise leave ties that row order breaks at random), and
+    # across the two models it compares like with like.
+    rank_key = np.lexsort((raw, probability))[::-1]
+    order_key = np.empty(len(raw))
+    order_key[rank_key] = np.arange(len(raw), 0, -1)
+    tier = tiers(order_key, cfg["tiers"])
     timings["predict"] = time.perf_counter() - t
     say(f"scored {frame.height:,} people on {index_date} ({time.perf_counter() - t0:.1f}s)")
     frail = frame["efi_category"].is_in(["moderate", "severe"]).to_numpy() | (
@@ -68,18 +90,31 @@ def score(
     )
     diabetic = (frame["diabetes_type1"] + frame["diabetes_type2"]).to_numpy() > 0
     t = time.perf_counter()
-    top = contributions.top_contributions(
-        risk_model.booster, x, k=REASONS, num_threads=2, linear=risk_model.start
-    )
-    # The contributions with the expected value add up to the model's log-odds for every row.
-    if frame.height and not np.allclose(top["total"], margin, rtol=0, atol=1e-9):
-        raise RuntimeError("contributions do not add up to the model's prediction")
     person_id = frame["person_id"].to_numpy()
-    reason_rows = reasons.frame(
-        person_id, top["index"], top["contribution"], x, columns
-    ).with_columns(index_date=pl.lit(index_date), model_id=pl.lit(model["model_id"]))
+    parts, hidden = [], 0
+    for rows, model_x, m, cols in (
+        (~incomplete if xk is not None else np.ones(len(x), dtype=bool), None, risk_model, columns),
+        (incomplete, xk, known, known.columns if known is not None else None),
+    ):
+        if m is None or not rows.any():
+            continue
+        mx = x[rows] if model_x is None else model_x
+        _, groups = reasons.concepts(cols)
+        top = contributions.top_contributions(
+            m.booster, mx, k=REASONS, num_threads=2, linear=m.start, groups=groups,
+            hide=reasons.contradicts(mx, cols),
+        )  # fmt: skip
+        # The contributions with the expected value add up to the model's log-odds for every row.
+        if not np.allclose(top["total"], margin[rows], rtol=0, atol=1e-9):
+            raise RuntimeError("contributions do not add up to the model's prediction")
+        hidden += top["hidden"]
+        parts.append(reasons.frame(person_id[rows], top["index"], top["contribution"], mx, cols))
+    reason_rows = pl.concat(parts).with_columns(
+        index_date=pl.lit(index_date), model_id=pl.lit(model["model_id"])
+    )
     timings["reasons"] = time.perf_counter() - t
-    say(f"{REASONS} reasons for each of {frame.height:,} people ({time.perf_counter() - t0:.1f}s)")
+    say(f"{REASONS} reasons for each of {frame.height:,} people, one per clinical fact "
+        f"({time.perf_counter() - t0:.1f}s)")  # fmt: skip
     t = time.perf_counter()
     scores = pl.DataFrame(
         {
@@ -88,8 +123,10 @@ def score(
             "index_date": index_date,
             "person_id": person_id,
             "probability": probability,
-            "rank": pl.Series(raw).rank("ordinal", descending=True).cast(pl.Int64),
+            "rank": pl.Series(order_key).rank("ordinal", descending=True).cast(pl.Int64),
             "tier": tier,
+            "incomplete_record": incomplete,
+            "incomplete_because": frame["incomplete_because"],
             "frail": frail,
             "diabetic": diabetic,
         }
@@ -106,6 +143,9 @@ def score(
         "diabetic": int(diabetic.sum()),
         "with_reasons": reason_rows["person_id"].n_unique(),
         "reasons_method": top["method"],
+        "incomplete_records": int(incomplete.sum()),
+        "hidden_contradicting_reasons": hidden,
+        "trajectory": _trajectory_counts(con, index_date),
         "mean_probability": round(float(probability.mean()), 4),
         "seconds": round(time.perf_counter() - t0, 1),
         "timings": {k: round(v, 2) for k, v in timings.items()},
@@ -122,6 +162,8 @@ def _store(
         for table, frame in (("risk.scores", scores), ("risk.reasons", why)):
             con.register("__frame", frame.to_arrow())
             con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM __frame LIMIT 0")
+            for name, kind in TABLE_ADDITIONS.get(table, ()):  # tables made by earlier versions
+                con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {kind}")
             con.execute(f"DELETE FROM {table} WHERE index_date = ?", [index_date])
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM __frame")
             con.unregister("__frame")
@@ -129,10 +171,27 @@ def _store(
             "CREATE TABLE IF NOT EXISTS risk.person_features AS SELECT * FROM features.person_features LIMIT 0"
         )
         con.execute("DELETE FROM risk.person_features WHERE index_date = ?", [index_date])
+        for name, kind in PERSON_FEATURE_ADDITIONS:
+            con.execute(f"ALTER TABLE risk.person_features ADD COLUMN IF NOT EXISTS {name} {kind}")
         con.execute(
             "INSERT INTO risk.person_features BY NAME SELECT * FROM features.person_features"
         )
+        run_model(con, "risk/trajectory", {"index_date": index_date})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _trajectory_counts(con: duckdb.DuckDBPyConnection, index_date: date) -> dict:
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE persistently_high), count(*) FILTER (WHERE newly_high), "
+        "count(*) FILTER (WHERE rising_frailty), count(DISTINCT index_date) FROM risk.scores "
+        "WHERE index_date = ?",
+        [index_date],
+    ).fetchall()[0]
+    months = con.execute(
+        "SELECT count(DISTINCT index_date) FROM risk.scores WHERE index_date <= ?", [index_date]
+    ).fetchall()[0][0]
+    return {"persistently_high": row[0], "newly_high": row[1], "rising_frailty": row[2],
+            "monthly_scores_stored": months}  # fmt: skip

@@ -23,7 +23,7 @@ from scipy.special import expit
 
 from stratify import features
 from stratify.dates import add_years
-from stratify.models import calibration, card
+from stratify.models import calibration, card, constraints
 from stratify.models.design import LinearModel, categorical_indices, matrix
 
 CONFIG = Path(__file__).with_name("risk.yaml")
@@ -96,32 +96,67 @@ def train(
     x = matrix(frame, columns)
 
     t = time.perf_counter()
-    train_rows = frame.filter(pl.Series(part == 0))
-    linear = {
-        name: LinearModel.fit(train_rows, cols, y[part == 0], c=1.0 if name == "logistic" else 1e4)
-        for name, cols in {**BASELINES, "logistic": columns}.items()
-    }
-    say(f"baselines fitted ({time.perf_counter() - t:.1f}s)")
-    t = time.perf_counter()
     start = cfg.get("lightgbm_start") or "none"
     if start not in ("none", "logistic"):  # a start must read the same features as the trees
         raise TrainError(f"lightgbm_start in {CONFIG.name} must be none or logistic, not {start}")
+    monotone = cfg.get("monotone") or {}
+    # The full model learns from complete records only; everyone (complete or not) trains the
+    # model that reads only what is known for everyone, which scores the incomplete records.
+    complete = ~frame["incomplete_record"].to_numpy()
+    full_part = np.where(complete | (part == 2), part, -1)
+    train_rows = frame.filter(pl.Series(full_part == 0))
+    linear = {
+        name: LinearModel.fit(train_rows, cols, y[full_part == 0], c=1e4)
+        for name, cols in BASELINES.items()
+    }
+    linear["logistic"] = LinearModel.fit(
+        train_rows, columns, y[full_part == 0], signs=constraints.directions(columns, monotone)
+    )
+    say(f"baselines fitted ({time.perf_counter() - t:.1f}s)")
+    t = time.perf_counter()
     logistic_margin = linear["logistic"].margin_x(x)
     init = logistic_margin if start == "logistic" else None
-    booster = _fit_lightgbm(x, y, part, columns, cfg, init)
+    params, search, booster = _choose_params(x, y, full_part, columns, cfg, init, monotone)
     margin = booster.predict(x, raw_score=True, num_threads=2)
     raw = expit(margin if init is None else margin + init)
-    calibrator, calibration_scores = calibration.choose(raw[part == 1], y[part == 1], cfg["seed"])
-    say(f"LightGBM from {start}: {booster.best_iteration} trees, calibration {calibrator.method} "
+    calibrator, calibration_scores = calibration.choose(
+        raw[full_part == 1], y[full_part == 1], cfg["seed"]
+    )
+    say(f"LightGBM from {start}: {booster.best_iteration} trees "
+        f"(learning rate {params['learning_rate']}, {params['num_leaves']} leaves, min leaf "
+        f"{params['min_child_samples']}), calibration {calibrator.method} "
         f"({time.perf_counter() - t:.1f}s)")  # fmt: skip
-    predictions = {"lightgbm": calibrator(raw), "logistic": expit(logistic_margin)}
+    t = time.perf_counter()
+    known = _fit_known(frame, x, y, part, columns, cfg, params, monotone, start)
+    say(f"model for incomplete records ({len(known['features'])} features known for everyone): "
+        f"{known['trees']} trees ({time.perf_counter() - t:.1f}s)")  # fmt: skip
+    incomplete = ~complete
+    combined = calibrator(raw)
+    combined[incomplete] = known["probability"][incomplete]
+    predictions = {"lightgbm": combined, "logistic": expit(logistic_margin)}
     for name in BASELINES:
         predictions[name] = linear[name].predict(frame)
-
+    t = time.perf_counter()
+    cost = _constraint_cost(frame, x, y, full_part, columns, cfg, params, raw, linear, start)
+    say(
+        f"the same models without monotone constraints, for their cost ({time.perf_counter() - t:.1f}s)"
+    )
     test = part == 2
     evaluation = card.evaluate(
         frame.filter(pl.Series(test)), y[test], {k: v[test] for k, v in predictions.items()}, cfg
     )
+    evaluation["facts"] = card.facts(
+        con, cfg, booster, params, search, calibrator.method, start, frame, y, part, known, cost,
+        constraints.listing(columns, monotone),
+    )  # fmt: skip
+    vs = evaluation["comparisons"]["lightgbm_minus_logistic"]
+    if vs["low"] <= 0 and not evaluation["facts"]["logistic_in_effect"]:
+        evaluation["facts"]["model_in_use"] += (
+            f" On the test part it does not clearly beat the logistic regression alone (AUROC "
+            f"difference {vs['difference']:+.3f}, 95 % interval {vs['low']:+.3f} to {vs['high']:+.3f}): "
+            "the logistic regression carries the model and the trees add little."
+        )
+    evaluation["warnings"] += evaluation["facts"]["warnings"]
     model_id = str(uuid.uuid4())
     record = {
         "model_id": model_id,
@@ -139,8 +174,10 @@ def train(
         "population": frame.height,
         "outcome_rate": float(y.mean()),
         "card": json.dumps(evaluation, default=float),
+        "known_model": json.dumps({k: v for k, v in known.items() if k != "probability"}),
     }
     _store(con, record)
+    card.store_tables(con, model_id, evaluation)
     summary = {
         "model_id": model_id,
         "index_date": index_date.isoformat(),
@@ -148,6 +185,8 @@ def train(
         "people": frame.height,
         "outcome_rate": round(float(y.mean()), 4),
         "trees": booster.best_iteration,
+        "lightgbm_params": {k: params[k] for k in SEARCHED},
+        "constraint_cost": cost,
         "lightgbm_start": start,
         "calibration": calibrator.method,
         "test": {k: card.headline(v) for k, v in evaluation["models"].items()},
@@ -158,10 +197,22 @@ def train(
     return summary
 
 
-def _fit_lightgbm(x, y, part, columns, cfg, init: np.ndarray | None = None) -> lgb.Booster:
-    """Early stopping on the validation part; `init` is the log-odds boosting starts from."""
-    p = dict(cfg["lightgbm"])
+SEARCHED = ("learning_rate", "num_leaves", "min_child_samples")
+
+
+def _fit_lightgbm(
+    x, y, part, columns, cfg, init: np.ndarray | None = None, chosen: dict | None = None,
+    monotone: dict | None = None,
+) -> lgb.Booster:  # fmt: skip
+    """Early stopping on the validation part; `init` is the log-odds boosting starts from;
+    `chosen` overrides the searched settings; `monotone` (risk.yaml's) constrains the trees."""
+    p = {**cfg["lightgbm"], **{k: v for k, v in (chosen or {}).items() if k in SEARCHED}}
     rounds, stopping = p.pop("max_rounds"), p.pop("early_stopping_rounds")
+    method = p.pop("monotone_constraints_method", "basic")
+    vector = constraints.vector(columns, monotone or {})
+    if any(vector):
+        p["monotone_constraints"] = vector
+        p["monotone_constraints_method"] = method
     params = {
         **p,
         "seed": cfg["seed"],
@@ -190,6 +241,76 @@ def _fit_lightgbm(x, y, part, columns, cfg, init: np.ndarray | None = None) -> l
     )  # fmt: skip
 
 
+def _choose_params(
+    x, y, part, columns, cfg, init, monotone
+) -> tuple[dict, list[dict], lgb.Booster]:
+    """The candidate in risk.yaml's lightgbm_search with the lowest validation log-loss (all
+    settings in risk.yaml's lightgbm when there is no search), its booster, and every try."""
+    candidates = cfg.get("lightgbm_search") or []
+    if not candidates or len(y) > cfg.get("lightgbm_search_max_people", np.inf):
+        candidates = [{k: cfg["lightgbm"][k] for k in SEARCHED}]
+    tried, best, best_loss = [], None, np.inf
+    for candidate in candidates:
+        booster = _fit_lightgbm(x, y, part, columns, cfg, init, candidate, monotone)
+        loss = booster.best_score["valid_0"]["binary_logloss"]
+        tried.append({**candidate, "trees": booster.best_iteration, "validation_logloss": loss})
+        if loss < best_loss:
+            best, best_loss = (candidate, booster), loss
+    return {k: best[0][k] for k in SEARCHED}, tried, best[1]
+
+
+def _fit_known(frame, x, y, part, columns, cfg, params, monotone, start) -> dict:
+    """The model of what is known for everyone (features.known_columns), trained on everyone,
+    with its own logistic start and calibration: it scores the incomplete records."""
+    known = features.known_columns(columns)
+    idx = [columns.index(c) for c in known]
+    xk = np.ascontiguousarray(x[:, idx])
+    linear = LinearModel.fit(
+        frame.filter(pl.Series(part == 0)), known, y[part == 0],
+        signs=constraints.directions(known, monotone),
+    )  # fmt: skip
+    init = linear.margin_x(xk) if start == "logistic" else None
+    booster = _fit_lightgbm(xk, y, part, known, cfg, init, params, monotone)
+    margin = booster.predict(xk, raw_score=True, num_threads=2)
+    raw = expit(margin if init is None else margin + init)
+    calibrator, _ = calibration.choose(raw[part == 1], y[part == 1], cfg["seed"])
+    return {
+        "features": known,
+        "lightgbm_model": booster.model_to_string(),
+        "start": asdict(linear) if start == "logistic" else None,
+        "calibrator": calibrator.to_dict(),
+        "trees": booster.best_iteration,
+        "probability": calibrator(raw),
+    }
+
+
+def _constraint_cost(frame, x, y, part, columns, cfg, params, constrained, linear, start) -> dict:
+    """Test AUROC with and without the monotone constraints, LightGBM and its logistic start
+    each fitted again without them (same settings, same split)."""
+    from sklearn.metrics import roc_auc_score
+
+    free_linear = LinearModel.fit(frame.filter(pl.Series(part == 0)), columns, y[part == 0])
+    free_margin = free_linear.margin_x(x)
+    init = free_margin if start == "logistic" else None
+    free = _fit_lightgbm(x, y, part, columns, cfg, init, params, None)
+    free_raw = free.predict(x, raw_score=True, num_threads=2) + (0 if init is None else init)
+    test = part == 2
+    auc = {
+        "lightgbm_constrained": roc_auc_score(y[test], constrained[test]),
+        "lightgbm_unconstrained": roc_auc_score(y[test], free_raw[test]),
+        "logistic_constrained": roc_auc_score(y[test], linear["logistic"].margin_x(x[test])),
+        "logistic_unconstrained": roc_auc_score(y[test], free_margin[test]),
+        "unconstrained_trees": free.best_iteration,
+    }
+    wrong = {
+        c: round(v, 4)
+        for c, v in free_linear.feature_coefficients().items()
+        if c in constraints.directions(columns, cfg.get("monotone") or {})
+        and v * constraints.directions(columns, cfg["monotone"])[c] < 0
+    }
+    return {**{k: float(v) for k, v in auc.items()}, "unconstrained_logistic_wrong_signs": wrong}
+
+
 def _store(con: duckdb.DuckDBPyConnection, record: dict) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS models")
     con.execute(
@@ -200,6 +321,8 @@ def _store(con: duckdb.DuckDBPyConnection, record: dict) -> None:
     )
     # added in config 1.1.0: which baseline the trees were boosted from (NULL: a constant)
     con.execute("ALTER TABLE models.trained ADD COLUMN IF NOT EXISTS lightgbm_start VARCHAR")
+    # added in config 1.2.0: the model of what is known for everyone, for incomplete records
+    con.execute("ALTER TABLE models.trained ADD COLUMN IF NOT EXISTS known_model JSON")
     columns = ", ".join(record)
     marks = ", ".join("?" for _ in record)
     con.execute(f"INSERT INTO models.trained ({columns}) VALUES ({marks})", list(record.values()))

@@ -20,8 +20,8 @@ import duckdb
 import polars as pl
 
 from stratify import codelists, contract_checks, contracts
-from stratify.registry import linkage
-from stratify.registry.models import run_model
+from stratify.registry import gates, linkage
+from stratify.registry.models import query, run_model
 
 SCHEMAS = ("staging", "ref", "registry", "meta", "ops")
 FEEDS = contracts.FEEDS
@@ -44,12 +44,33 @@ AFTER_LINKAGE = (
     "registry/dq_unlinked_records",
     "registry/dq_latest_event_by_practice",
     "registry/dq_unknown_codes",
+    "registry/dq_gate_metrics",
     "registry/dq_flagged_values",
 )
 
 
 class BuildError(Exception):
     """The build could not start or finish; the previous registry is untouched."""
+
+
+class BuildRefused(BuildError):
+    """The delivery failed one or more gates (gates.py); the previous registry is untouched."""
+
+    def __init__(self, comparison: gates.Comparison):
+        self.comparison = comparison
+        reasons = comparison.refusals
+        super().__init__(
+            f"delivery refused, the previous registry is unchanged: {len(reasons)} gate(s) failed"
+        )
+
+
+@dataclass
+class Gating:
+    """What a build is gated against: thresholds, the manifest's row counts, accepted drops."""
+
+    settings: gates.GateSettings
+    manifest: dict[str, int]
+    accepted: tuple[gates.AcceptedDrop, ...] = ()
 
 
 @dataclass
@@ -75,11 +96,16 @@ def build(
     link_config: linkage.LinkageConfig | None = None,
     memory_limit: str = "5GB",
     say=lambda _m: None,
+    accept_drops: tuple[gates.AcceptedDrop, ...] | list[gates.AcceptedDrop] = (),
+    gate_settings: gates.GateSettings | None = None,
 ) -> dict:
-    """Build (or rebuild) the registry in `db` from the feed files in `feeds`; return the summary."""
+    """Build (or rebuild) the registry in `db` from the feed files in `feeds`; return the summary.
+    Raises BuildRefused, leaving the previous registry, when the delivery fails a gate that no
+    `accept_drops` entry accepts."""
     feeds = Path(feeds)
     if not feeds.is_dir():
         raise BuildError(f"{feeds}: no such folder of feeds")
+    gating = _gating(feeds, accept_drops, gate_settings)
     reference = Path(reference) if reference else feeds.parent / "reference"
     data_cut = data_cut or contracts.data_cut_of(feeds)
     link_config = link_config or linkage.LinkageConfig.load()
@@ -90,6 +116,7 @@ def build(
             where = reference if required in REFERENCE else feeds
             raise BuildError(f"{where}: no {required}.parquet or {required}.csv (required)")
     started = time.perf_counter()
+    new_file = not Path(db).exists()
     try:
         con = contracts.connect(db)
     except duckdb.Error as exc:
@@ -107,22 +134,71 @@ def build(
                 say(f"{src.name}: no file in {feeds}; staged empty")
         con.execute("BEGIN TRANSACTION")
         try:
-            summary = _build_in_transaction(con, sources, feeds, data_cut, link_config, say)
+            summary = _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, say)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    finally:
+    except BaseException:
         con.close()
+        if new_file:  # a failed first build leaves no empty database to be mistaken for one
+            for leftover in (Path(db), Path(f"{db}.wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    con.close()
     summary["seconds"] = round(time.perf_counter() - started, 1)
     say(f"registry committed to {db} in {summary['seconds']}s")
     return summary
 
 
-def _build_in_transaction(con, sources, feeds, data_cut, link_config, say) -> dict:
+def _gating(feeds: Path, accept_drops, settings: gates.GateSettings | None) -> Gating:
+    for drop in accept_drops:
+        if drop.feed not in FEEDS:
+            raise BuildError(f"--accept-drop {drop.feed}: not a feed (feeds: {', '.join(FEEDS)})")
+        if not drop.by.strip() or not drop.why.strip():
+            raise BuildError(
+                f"--accept-drop {drop.feed}: say who accepts it (--by) and why (--why)"
+            )
+    try:
+        return Gating(
+            settings or gates.GateSettings.load(), gates.manifest_rows(feeds), tuple(accept_drops)
+        )
+    except gates.GateError as exc:
+        raise BuildError(str(exc)) from exc
+
+
+def _gate(con, comparison: gates.Comparison, say) -> gates.Comparison:
+    """Stop the build (the caller rolls back) when the delivery fails a gate nobody accepted."""
+    failed = [g for g in comparison.gates if not g.passed]
+    say(
+        f"gates ({comparison.stage}): {len(comparison.gates) - len(failed)} passed, "
+        f"{len(failed) - len(comparison.refusals)} accepted, {len(comparison.refusals)} refused"
+    )
+    if comparison.refusals:
+        raise BuildRefused(comparison)
+    return comparison
+
+
+def _top_reasons(quarantine: pl.DataFrame) -> dict[str, str]:
+    """Per feed, the check that rejected most rows, for the acceptance-rate gate's reason."""
+    top = (
+        quarantine.filter(pl.col("severity") == "reject")
+        .group_by("feed", "check_name", "column_name")
+        .agg(rows=pl.col("source_row").n_unique())
+        .sort("rows", descending=True)
+        .unique("feed", keep="first")
+    )
+    return {
+        r["feed"]: r["check_name"] + (f" ({r['column_name']})" if r["column_name"] else "")
+        for r in top.iter_rows(named=True)
+    }
+
+
+def _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, say) -> dict:
     build_id = str(uuid.uuid4())
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    before = gates.previous(con)
     loads = []
     con.execute(
         "CREATE OR REPLACE TABLE staging.quarantine (feed VARCHAR, file VARCHAR, source_row BIGINT, "
@@ -137,7 +213,23 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, say) -> di
             f"+ quarantined {load['rows_quarantined']:,}; flagged {load['rows_flagged']:,} "
             f"({time.perf_counter() - t:.2f}s)"
         )
-    _write(con, "staging.feed_loads", pl.DataFrame([row for row in loads if row["feed"] in FEEDS]))
+    feed_loads = pl.DataFrame([row for row in loads if row["feed"] in FEEDS])
+    # Only the rejected rows' reasons come back to Python (a few thousand), never the accepted rows.
+    top_reasons = _top_reasons(
+        con.sql(
+            "SELECT feed, check_name, column_name, source_row, severity FROM staging.quarantine "
+            "WHERE severity = 'reject'"
+        ).pl()
+    )
+    _gate(
+        con,
+        gates.evaluate(
+            feed_loads.select("feed", "rows_read", "rows_accepted"),
+            before, gating.settings, gating.manifest, gating.accepted, top_reasons=top_reasons,
+        ),
+        say,
+    )  # fmt: skip
+    _write(con, "staging.feed_loads", feed_loads)
     _write(con, "ref.codelists", _codelists())
     _write(con, "ref.efi_deficits", pl.read_csv(codelists.CODELIST_DIR / "efi_deficits.csv"))
     _write(
@@ -164,14 +256,30 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, say) -> di
     for model in AFTER_LINKAGE:
         run_model(con, model)
     say(f"registry models done ({time.perf_counter() - t:.1f}s)")
+    comparison = _gate(
+        con,
+        gates.evaluate(
+            query(con, "gates/feed_metrics"), before, gating.settings, gating.manifest,
+            gating.accepted, latest=query(con, "gates/latest_by_practice"), top_reasons=top_reasons,
+        ),
+        say,
+    )  # fmt: skip
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.builds (build_id VARCHAR, built_at TIMESTAMP, "
         "data_cut DATE, feeds VARCHAR, summary JSON)"
     )
+    for column in ("gates", "accepted_drops"):  # added with the gates; older databases lack them
+        con.execute(f"ALTER TABLE meta.builds ADD COLUMN IF NOT EXISTS {column} JSON")
     summary = report(con)
+    summary["gates"] = comparison.to_dict()
     con.execute(
-        "INSERT INTO meta.builds SELECT build_id, built_at, data_cut, feeds, ? FROM registry.build_info",
-        [json.dumps(summary, default=str)],
+        "INSERT INTO meta.builds (build_id, built_at, data_cut, feeds, summary, gates, accepted_drops) "
+        "SELECT build_id, built_at, data_cut, feeds, ?, ?, ? FROM registry.build_info",
+        [
+            json.dumps(summary, default=str),
+            json.dumps(summary["gates"], default=str),
+            json.dumps(summary["gates"]["accepted_drops"]),
+        ],
     )
     return summary
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
+
+from stratify import database
 
 IDENTITY_FEEDS = ("community_contacts", "mh_contacts", "social_care_services")
 
@@ -16,7 +17,7 @@ def evaluate(db: Path, truth: Path) -> dict:
     """Per feed, for records without a valid NHS number: precision, recall and F1 of the
     probabilistic links; for records with one: how many were linked to the wrong person."""
     links = pl.read_parquet(Path(truth) / "links.parquet")
-    con = duckdb.connect(str(db), read_only=True)
+    con = database.connect(db, read_only=True)
     try:
         con.register("truth_links", links.to_arrow())
         frame = con.sql(

@@ -12,27 +12,30 @@ import numpy as np
 import polars as pl
 
 from stratify import codelists
+from stratify.synth import codes
 from stratify.synth.health import ITEM_INDEX, ITEMS, MEDICINE_NAMES, YearState
 from stratify.synth.population import NEVER, People
 
 YEAR = 365.25
 
 # Primary ICD-10 diagnosis (HES style, four characters) for an emergency admission caused by a
-# long-term condition, and for the generic acute causes.
+# long-term condition: drawn from the condition's published ICD-10 list, the usual code first.
 CONDITION_ICD10 = {
-    "heart_failure": "I509",
-    "copd": "J441",
-    "diabetes_type2": "E119",
-    "diabetes_type1": "E109",
-    "atrial_fibrillation": "I489",
-    "ischaemic_heart_disease": "I219",
-    "stroke": "I639",
-    "dementia": "F039",
-    "ckd": "N183",
-    "cancer": "C349",
-    "asthma": "J459",
-    "severe_mental_illness": "F209",
+    "heart_failure": ("icd10_heart_failure", "I509"),
+    "copd": ("icd10_copd", "J441"),
+    "diabetes_type2": ("icd10_diabetes_type2", "E119"),
+    "diabetes_type1": ("icd10_diabetes_type1", "E109"),
+    "atrial_fibrillation": ("icd10_atrial_fibrillation", "I489"),
+    "ischaemic_heart_disease": ("icd10_chd", "I219"),
+    "stroke": ("icd10_stroke_tia", "I639"),
+    "dementia": ("icd10_dementia", "F039"),
+    "ckd": ("icd10_ckd", "N183"),
+    "cancer": ("icd10_cancer", "C349"),
+    "asthma": ("icd10_asthma", "J459"),
+    "severe_mental_illness": ("icd10_schizophrenia", "F209"),
 }
+# Generic acute causes of emergency admission and elective diagnoses (as in icd10_acute and
+# icd10_elective, our own lists).
 ACUTE_ICD10 = np.array(
     ["J189", "N390", "S720", "R074", "R55X", "L039", "A419", "R104", "F059", "E86X", "J22X", "R060"]
 )
@@ -170,8 +173,9 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         onset_day = np.where(has, p.dob + (np.where(has, onset, 0) * YEAR).astype(np.int64), NEVER)
         coded = has & (onset_day < stop)
         idx = np.flatnonzero(coded)
-        rows.add(person=idx, day=onset_day[idx], code=_pick(rng, _codes(item.codelist), len(idx)))
-    smoking_codes = _codes("smoking_status")
+        rows.add(person=idx, day=onset_day[idx], code=codes.draw(rng, item.codelist, len(idx)))
+    smoking_lists = ("smoking_current", "smoking_ex", "smoking_never")
+    as_smoking = frozenset({"smoking_status"})
     smoker = rng.choice(3, size=n, p=[0.15, 0.30, 0.55])
     hba1c_mean = np.where(chunk.onsets[:, ITEM_INDEX["diabetes_type1"]] < 200, 66.0, 55.0)
     hba1c_mean = hba1c_mean + rng.normal(0, 10, n)
@@ -179,7 +183,6 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
     dbp_mean = rng.normal(79, 8, n)
     bmi_mean = rng.normal(28, 5, n)
     quality = chunk.practice_quality[p.practice]
-    consult, sbp, dbp = _codes("consultation"), _codes("systolic_bp"), _codes("diastolic_bp")
     review_day = rng.integers(0, 365, n)
     for k, ys in enumerate(chunk.years):
         a, b = w.start[k], w.end[k]
@@ -193,7 +196,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
             0.35 * ys.health + 0.35 * p.unobserved - 0.14
         )
         idx, days = _spread(rng, rng.poisson(rate * frac * active), a, b)
-        rows.add(person=idx, day=days, code=_pick(rng, consult, len(idx)))
+        rows.add(person=idx, day=days, code=codes.draw(rng, "consultation", len(idx)))
         # Blood pressure (a systolic and a diastolic on the same day).
         needs_bp = (age >= 40) | diabetic | (ys.conditions > 0)
         p_bp = np.where(diabetic, 0.92 * quality, np.where(ys.conditions > 0, 0.7, 0.3))
@@ -204,14 +207,14 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         rows.add(
             person=idx,
             day=days,
-            code=np.full(len(idx), sbp[0]),
+            code=codes.draw(rng, "systolic_bp", len(idx)),
             value=s_val,
             unit=np.full(len(idx), "mmHg"),
         )
         rows.add(
             person=idx,
             day=days,
-            code=np.full(len(idx), dbp[0]),
+            code=codes.draw(rng, "diastolic_bp", len(idx)),
             value=d_val,
             unit=np.full(len(idx), "mmHg"),
         )
@@ -252,9 +255,14 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
             recorded = active & diabetic & (rng.random(n) < np.clip(completeness * quality, 0, 1))
             idx, days = _annual(rng, recorded, a, b, chunk.index_days[k], review_day)
             if name == "smoking_status":
-                code = smoking_codes[smoker[idx]]
+                code = np.empty(len(idx), dtype=object)
+                for k_, part in enumerate(smoking_lists):
+                    mine = smoker[idx] == k_
+                    code[mine] = codes.draw(rng, part, int(mine.sum()), as_smoking)
+            elif name == "hba1c":  # values in mmol/mol: IFCC-standardised codes only
+                code = codes.draw(rng, "hba1c_ifcc", len(idx), frozenset({"hba1c"}))
             else:
-                code = np.full(len(idx), _codes(name)[0])
+                code = codes.draw(rng, name, len(idx))
             value = value_fn(idx) if value_fn else None
             units = np.full(len(idx), unit) if unit else None
             rows.add(person=idx, day=days, code=code, value=value, unit=units)
@@ -271,7 +279,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         ]:
             recorded = active & (rng.random(n) < np.clip(prob, 0, 1))
             idx, days = _annual(rng, recorded, a, b, chunk.index_days[k], review_day)
-            rows.add(person=idx, day=days, code=np.full(len(idx), _codes(name)[0]))
+            rows.add(person=idx, day=days, code=codes.draw(rng, name, len(idx)))
         frailty_coded = active & older & (ys.efi >= 5) & (rng.random(n) < 0.3)
         idx, days = _spread(rng, frailty_coded.astype(np.int64), a, b)
         category = np.select([ys.efi[idx] >= 14, ys.efi[idx] >= 9], [2, 1], 0)
@@ -279,7 +287,7 @@ def gp_events(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFram
         # Falls recur in those who fall.
         fallers = chunk.onsets[:, ITEM_INDEX["falls"]] <= age
         idx, days = _spread(rng, rng.poisson(0.6 * frac * fallers * active), a, b)
-        rows.add(person=idx, day=days, code=_pick(rng, _codes("efi_falls"), len(idx)))
+        rows.add(person=idx, day=days, code=codes.draw(rng, "efi_falls", len(idx)))
     return rows.frame(
         {
             "person": pl.Int64,
@@ -304,6 +312,8 @@ def gp_medications(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.Dat
     lag = np.maximum(begin[person] - start, 0)
     first = start + -(-lag // interval) * interval
     count = np.where(stop[person] > first, -(-(stop[person] - first) // interval), 0)
+    # One product per person and medicine: a repeat keeps its dm+d code from issue to issue.
+    pair_code, pair_term = codes.draw_medicines(rng, np.array(MEDICINE_NAMES)[med])
     rep = np.repeat(np.arange(len(person)), count)
     step = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
     days = first[rep] + step * interval[rep]
@@ -312,6 +322,8 @@ def gp_medications(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.Dat
             "person": person[rep],
             "day": days,
             "medicine": np.array(MEDICINE_NAMES)[med[rep]],
+            "code": pair_code[rep].astype(str) if len(rep) else np.array([], dtype=str),
+            "term": pair_term[rep].astype(str) if len(rep) else np.array([], dtype=str),
             "issue_type": np.full(len(rep), "repeat"),
         }
     )
@@ -320,12 +332,16 @@ def gp_medications(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.Dat
         a, b = w.start[k], w.end[k]
         counts = rng.poisson(0.25 * (b - a) / 365.0 * (b > a))
         idx, d = _spread(rng, counts, a, b)
+        names = _pick(rng, np.array(["amoxicillin", "nitrofurantoin"]), len(idx))
+        code, term = codes.draw_medicines(rng, names)
         acute.append(
             pl.DataFrame(
                 {
                     "person": idx,
                     "day": d,
-                    "medicine": _pick(rng, np.array(["amoxicillin", "nitrofurantoin"]), len(idx)),
+                    "medicine": names,
+                    "code": code.astype(str),
+                    "term": term.astype(str),
                     "issue_type": np.full(len(idx), "acute"),
                 }
             )
@@ -356,7 +372,7 @@ def apc_spells(chunk: Chunk, w: Windows, rng: np.random.Generator) -> pl.DataFra
         for name in present_names:
             has = chunk.onsets[idx, ITEM_INDEX[name]] <= age
             take = has & (rng.random(len(idx)) < 0.35)
-            diag = np.where(take, CONDITION_ICD10[name], diag)
+            diag = np.where(take, codes.draw_icd10(rng, *CONDITION_ICD10[name], len(idx)), diag)
         method = rng.choice(
             np.array(["21", "22", "23", "28"]), size=len(idx), p=[0.76, 0.14, 0.04, 0.06]
         )

@@ -193,6 +193,7 @@ def synthesise(
     _write_reference(out / "reference", places, fmt)
     truth = _risk_truth(people, years, idx_days, death_days)
     truth.write_parquet(out / "ground_truth" / "risk.parquet")
+    _condition_truth(people, onsets).write_parquet(out / "ground_truth" / "conditions.parquet")
     pl.DataFrame({"person_id": np.arange(cfg.patients), "date_of_death": death_days}).filter(
         (pl.col("date_of_death") > cut) & (pl.col("date_of_death") < pop.NEVER)
     ).with_columns(pl.col("date_of_death").cast(pl.Int32).cast(pl.Date)).write_parquet(
@@ -206,6 +207,7 @@ def synthesise(
         "format": fmt,
         "codelists_version": codelists.manifest()["version"],
         "feeds": {feed: writers[feed].path.name for feed in FEEDS},
+        "rows": summary["rows"],  # rows per feed file: build refuses a file with fewer (truncated)
     }
     (out / "feeds" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     say(f"done in {summary['seconds']}s")
@@ -222,9 +224,7 @@ def _chunk_tables(
     stop = np.minimum(np.minimum(p.deregistered, w.death + 1), chunk.index_days[-1])
     followup = events.discharge_followup(spells, chunk.practice_quality, p.practice, stop, rng)
     gp = pl.concat([events.gp_events(chunk, w, rng), events.rapid_practice_followup(followup)])
-    meds = events.gp_medications(chunk, w, rng).join(
-        codelists.load("medicines").codes, on="medicine", how="left"
-    )
+    meds = events.gp_medications(chunk, w, rng)  # dm+d code and term drawn per medicine
     practice_codes = np.array([f"E85{600 + i:03d}" for i in range(len(chunk.practice_quality))])
     nhs = np.array([str(x) for x in p.nhs])
 
@@ -436,6 +436,16 @@ def _risk_truth(
             )
         )
     return pl.concat(frames).with_columns(pl.col("index_date").cast(pl.Int32).cast(pl.Date))
+
+
+def _condition_truth(people: pop.People, onsets: np.ndarray) -> pl.DataFrame:
+    """Per person and long-term condition: the day it began (the GP codes it on that day)."""
+    frames = []
+    for j, item in enumerate(health.ITEMS[:17]):
+        ids = np.flatnonzero(np.isfinite(onsets[:, j]))
+        day = people.dob[ids] + (onsets[ids, j] * events.YEAR).astype(np.int64)
+        frames.append(pl.DataFrame({"person_id": ids, "condition": item.name, "onset_date": day}))
+    return pl.concat(frames).with_columns(pl.col("onset_date").cast(pl.Int32).cast(pl.Date))
 
 
 def _summary(cfg, fmt, out, writers, truth, idx_days, years, people, places) -> dict:

@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 
 from stratify import features
-from stratify.models import card
+from stratify.models import card, constraints, reasons
 from stratify.models.design import LinearModel, matrix
 from stratify.models.risk_model import RiskModel
 from stratify.models.score import score
-from stratify.models.train import TrainError, latest, train
+from stratify.models.train import TrainError, latest, load_config, train
 
 
 def _read(db, sql: str) -> pl.DataFrame:
@@ -45,36 +45,95 @@ def test_the_same_seed_gives_the_same_model_and_the_same_scores(
     assert _read(db, scores).equals(_read(again, scores))
 
 
-def test_reasons_are_the_models_own_contributions_with_their_sign(scored_registry):
+def test_reasons_are_the_models_own_contributions_summed_per_clinical_fact(scored_registry):
     db, _, _ = scored_registry
     model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
     columns = json.loads(model["features"])
-    reasons = _read(db, "SELECT * FROM risk.reasons ORDER BY person_id, reason_rank")
-    assert set(reasons["feature"]) <= set(columns)
-    assert ((reasons["contribution"] > 0) == reasons["reason"].str.ends_with("(raises risk)")).all()
-    assert ((reasons["contribution"] < 0) == reasons["reason"].str.ends_with("(lowers risk)")).all()
-    # The stored reasons are the five largest per-feature contributions, largest first, with the
-    # person's own value of the feature: LightGBM's own (pred_contrib over all trees at once)
-    # plus, feature by feature, those of the logistic regression the trees were boosted from.
-    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 500")
+    stored = _read(
+        db,
+        "SELECT r.* FROM risk.reasons AS r JOIN risk.scores AS s USING (person_id, index_date) "
+        "WHERE NOT s.incomplete_record ORDER BY person_id, reason_rank",
+    )
+    assert ((stored["contribution"] > 0) == stored["reason"].str.ends_with("(raises risk)")).all()
+    assert ((stored["contribution"] < 0) == stored["reason"].str.ends_with("(lowers risk)")).all()
+    # LightGBM's own contributions (pred_contrib over all trees at once) plus the logistic
+    # start's, summed over each concept's features, add up with the expected values to the
+    # model's log-odds; the stored five are the largest concepts (less any hidden as
+    # contradicting medicine), with their sums.
+    frame = _read(
+        db,
+        "SELECT * FROM risk.person_features WHERE NOT incomplete_record ORDER BY person_id LIMIT 400",
+    )
     booster = lgb.Booster(model_str=model["lightgbm_model"])
     start = LinearModel(**json.loads(model["baselines"])[model["lightgbm_start"]])
     x = matrix(frame, columns)
     trees = booster.predict(x, pred_contrib=True)
-    assert np.allclose(trees.sum(axis=1), booster.predict(x, raw_score=True))
     per_feature = trees[:, :-1] + start.contributions_x(x)
+    names, owner = reasons.concepts(columns)
+    per_concept = np.zeros((len(x), len(names)))
+    np.add.at(per_concept.T, owner, per_feature.T)
     assert np.allclose(
-        per_feature.sum(axis=1) + trees[:, -1] + start.expected_margin,
-        RiskModel.from_record(model).margin(x),
+        per_concept.sum(axis=1) + trees[:, -1] + start.expected_margin,
+        RiskModel.from_record(model).margin(x), rtol=0, atol=1e-9,
+    )  # fmt: skip
+    hidden = reasons.contradicts(x, columns)(0, len(x), per_concept)
+    magnitude = np.where(hidden, -0.5, np.abs(per_concept))
+    top = np.argsort(-magnitude, axis=1, kind="stable")[:, :5]
+    mine = stored.filter(pl.col("person_id").is_in(frame["person_id"].implode()))
+    assert mine.height == 5 * frame.height
+    assert mine["feature"].to_list() == [names[j] for j in top.ravel()]
+    expected = np.take_along_axis(per_concept, top, axis=1).ravel()
+    assert np.abs(mine["contribution"].to_numpy() - expected).max() < 1e-9
+
+
+def test_no_persons_five_reasons_repeat_a_clinical_fact(scored_registry):
+    db, _, _ = scored_registry
+    repeats = _read(
+        db,
+        "SELECT person_id, index_date, feature FROM risk.reasons GROUP BY ALL HAVING count(*) > 1",
     )
-    top = np.argsort(-np.abs(per_feature), axis=1, kind="stable")[:, :5]
-    stored = reasons.filter(pl.col("person_id").is_in(frame["person_id"].implode()))
-    assert stored.height == 5 * frame.height
-    assert stored["feature"].to_list() == [columns[j] for j in top.ravel()]
-    expected = np.take_along_axis(per_feature, top, axis=1).ravel()
-    assert np.abs(stored["contribution"].to_numpy() - expected).max() < 1e-9
-    values = np.take_along_axis(x, top, axis=1).ravel()
-    assert np.array_equal(stored["value"].to_numpy(), values, equal_nan=True)
+    assert repeats.is_empty()
+
+
+def test_no_reason_says_admissions_attendances_or_bed_days_lower_risk(scored_registry):
+    db, _, _ = scored_registry
+    reasons_ = _read(db, "SELECT * FROM risk.reasons")
+    said = reasons_.filter(
+        pl.col("feature").is_in(["emergency_admissions", "ae_attendances", "bed_days"])
+        & pl.col("reason").str.ends_with("(lowers risk)")
+    )
+    # Only their absence may lower risk: "no emergency admissions in the last 24 months".
+    assert said["reason"].str.starts_with("no ").all()
+    assert not said["reason"].str.contains(r", \d+ in the last").any()
+    assert (
+        reasons_.filter(pl.col("feature") == "emergency_admissions")["reason"]
+        .str.contains("emergency admission")
+        .all()
+    )
+
+
+def test_the_logistic_start_and_the_trees_obey_the_monotone_constraints(scored_registry):
+    db, _, _ = scored_registry
+    model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
+    columns = json.loads(model["features"])
+    cfg = load_config()
+    signs = constraints.directions(columns, cfg["monotone"])
+    assert {
+        "emergency_admissions_3m",
+        "bed_days_24m",
+        "efi",
+        "days_since_emergency_admission",
+    } <= set(signs)
+    coefficients = LinearModel(**json.loads(model["baselines"])["logistic"]).feature_coefficients()
+    assert all(coefficients[c] * d >= 0 for c, d in signs.items())
+    # More emergency admissions never lower the model's log-odds, for any person.
+    frame = _read(db, "SELECT * FROM risk.person_features ORDER BY person_id LIMIT 300")
+    risk = RiskModel.from_record(model)
+    x = matrix(frame, columns)
+    more = x.copy()
+    for c in ("emergency_admissions_3m", "emergency_admissions_12m", "bed_days_12m", "efi"):
+        more[:, columns.index(c)] += 1
+    assert (risk.margin(more) >= risk.margin(x) - 1e-12).all()
 
 
 def test_lightgbm_is_boosted_from_the_logistic_regression(scored_registry, tmp_path):
@@ -113,7 +172,10 @@ def test_the_stored_scores_are_the_models_calibrated_probabilities(scored_regist
     risk = RiskModel.from_record(model)
     x = matrix(frame, json.loads(model["features"]))
     scores = _read(db, "SELECT probability FROM risk.scores ORDER BY person_id")["probability"]
-    assert np.allclose(scores.to_numpy(), risk.probability(x))
+    incomplete = frame["incomplete_record"].to_numpy()
+    assert np.allclose(scores.to_numpy(), risk.probability(x, incomplete))
+    # Complete records from the full model, incomplete ones from the model of what is known.
+    assert np.allclose(scores.to_numpy()[~incomplete], risk.probability(x)[~incomplete])
 
 
 def test_every_scored_patient_has_five_reasons_in_plain_words(scored_registry):

@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from stratify import codelists
 from stratify.synth.config import SynthConfig
 from stratify.synth.generator import synthesise
 from stratify.synth.population import practice_sizes
@@ -34,7 +35,7 @@ def test_prevalence_rises_with_age_and_deprivation(small_population):
     depr = pl.read_parquet(folder / "reference" / "deprivation.parquet")
     diabetes = (
         pl.read_parquet(folder / "feeds" / "gp_events.parquet")
-        .filter(pl.col("snomed_code") == "44054006")
+        .filter(pl.col("snomed_code").is_in(codelists.load("diabetes_type2").code_values))
         .select("nhs_number")
         .unique()
         .with_columns(diabetic=pl.lit(True))
@@ -73,7 +74,7 @@ def test_diabetes_care_processes_are_recorded_with_realistic_completeness_and_va
 ):
     folder, _ = small_population
     events = pl.read_parquet(folder / "feeds" / "gp_events.parquet")
-    hba1c = events.filter(pl.col("snomed_code") == "999791000000106")
+    hba1c = events.filter(pl.col("snomed_code").is_in(codelists.load("hba1c").code_values))
     # One practice's laboratory reports DCCT % (a planted supplier fault, converted at staging).
     assert set(hba1c["unit"].unique()) == {"mmol/mol", "%"}
     hba1c = hba1c.filter(pl.col("unit") == "mmol/mol")
