@@ -91,6 +91,7 @@ class Plan:
     masks: list[str] = field(default_factory=list)  # SQL integers OR-ed into __mask
     outputs: dict[str, str] = field(default_factory=dict)  # staged column -> SQL
     target: str = ""  # the table the pass wrote
+    con: object = None  # the connection the lookups are registered on
 
     def add(self, column, name, severity, reason, nulls=None) -> Check:
         if len(self.checks) >= 62:
@@ -214,7 +215,13 @@ def _domain(plan: Plan, contract: Contract, *, source: str, col: str, raw_type: 
                 f"{lit(col)} || {shown} || {lit(f' is not a valid {label}')}",
             )
         _date_limits(plan, spec, col, "__value", shown, data_cut, bad, conditions)
-    why = "sctid_problem(__value)" if spec.code_system in SCTID_SYSTEMS else "NULL::VARCHAR"
+    why = "NULL::VARCHAR"
+    if spec.code_system in SCTID_SYSTEMS:
+        # A code in one of the project's own lists is known whatever its check digit (the lists
+        # mark their stand-ins as placeholders): only codes from outside are judged by the rules.
+        listed = q(f"{prefix}__listed_{col}")
+        _register(plan.con, listed, listed_codes(spec.code_system))
+        why = f"CASE WHEN __value IN (SELECT code FROM {listed}) THEN NULL ELSE sctid_problem(__value) END"
     bits = " + ".join(f"CASE WHEN {p} THEN {c.bit} ELSE 0 END" for p, c in conditions) or "0"
     raw_text = "__raw" if raw_type == "VARCHAR" else "CAST(__raw AS VARCHAR)"
     select = f"SELECT __raw, NULLIF(trim({raw_text}), '') AS __text FROM (SELECT DISTINCT " \
@@ -307,6 +314,26 @@ def _per_row(plan: Plan, contract: Contract, col: str, raw_type: str, data_cut: 
             conditions.append((f"{q(col)} {op} {limit}", c))
     _date_limits(plan, spec, col, q(col), shown, data_cut, bad, conditions)
     plan.masks += [f"CASE WHEN {p} THEN {c.bit} ELSE 0 END" for p, c in conditions]
+
+
+def listed_codes(system: str) -> pl.DataFrame:
+    """Every code of the project's code lists of one code system."""
+    frames = [
+        codelists.load(n).codes.select("code")
+        for n in codelists.names()
+        if codelists.load(n).system == system
+    ]
+    return (
+        pl.concat(frames).unique()
+        if frames
+        else pl.DataFrame({"code": []}, schema={"code": pl.String})
+    )
+
+
+def _register(con, table: str, frame: pl.DataFrame) -> None:
+    con.register("__lookup_frame", frame.to_arrow())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM __lookup_frame")
+    con.unregister("__lookup_frame")
 
 
 @cache
@@ -407,7 +434,7 @@ def _rule_reason(message: str) -> str:
 
 def compile_plan(con, contract: Contract, source: str, types: dict[str, str], data_cut: date,
                  prefix: str) -> Plan:  # fmt: skip
-    plan = Plan()
+    plan = Plan(con=con)
     measured = {c.units.code for c in contract.columns.values() if c.units}
     for col, spec in contract.columns.items():
         raw = types.get(col, "VARCHAR")
