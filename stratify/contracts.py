@@ -41,7 +41,9 @@ FEEDS = (
 )
 
 CODE_SYSTEMS: dict[str, tuple[str, str]] = {
-    # name: (regular expression the whole trimmed value must match, what to call it in a reason)
+    # name: (regular expression the whole cleaned value must match, what to call it in a reason).
+    # SNOMED CT and dm+d are checked further (partition, Verhoeff) by the sctid_problem macro,
+    # NHS numbers by nhs_number_valid (Modulus 11).
     "snomed_ct": ("[1-9][0-9]{5,17}", "SNOMED CT identifier"),
     "dmd": ("[1-9][0-9]{5,17}", "dm+d identifier"),
     "icd10": ("[A-Z][0-9]{2}[0-9A-Z]?", "ICD-10 code"),
@@ -51,6 +53,9 @@ CODE_SYSTEMS: dict[str, tuple[str, str]] = {
     "nhs_ethnic_category": ("[A-HJ-NPRSZ]|99", "NHS ethnic category"),
     "nhs_number": ("", "NHS number"),  # checked by the nhs_number_valid macro
 }
+# How a code system's values are cleaned before they are checked and staged (macros.sql).
+CLEAN = {"nhs_number": "nhs_number_clean({})", "icd10": "icd10_clean({})"}
+SCTID_SYSTEMS = ("snomed_ct", "dmd")
 SQL_TYPES = {
     "string": "VARCHAR",
     "integer": "BIGINT",
@@ -58,24 +63,51 @@ SQL_TYPES = {
     "date": "DATE",
     "boolean": "BOOLEAN",
 }
+# Date formats a contract may declare: (shape the text must have, how it is parsed, as shown).
+# A value is parsed only by a format whose shape it has, so nothing is guessed; month-first
+# dates (mm/dd/yyyy) are never accepted, since they cannot be told apart from dd/mm/yyyy.
+DATE_FORMATS: dict[str, tuple[str, str, str]] = {
+    "iso": ("[0-9]{4}-[0-9]{2}-[0-9]{2}", "TRY_CAST({} AS DATE)", "YYYY-MM-DD"),
+    "dd/mm/yyyy": ("[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}", "try_strptime({}, '%d/%m/%Y')", "DD/MM/YYYY"),
+    "yyyymmdd": ("[0-9]{8}", "try_strptime({}, '%Y%m%d')", "YYYYMMDD"),
+}
+DateFormat = Literal["iso", "dd/mm/yyyy", "yyyymmdd"]
+Action = Literal["reject", "flag", "keep"]
 
 
 class ContractError(Exception):
     """A contract file that cannot be used, or a feed that cannot be read against one."""
 
 
+class Units(BaseModel):
+    """A measured value: converted to its concept's canonical unit (stratify/codelists/units.yaml)
+    by the code that says what was measured and the unit the supplier sent."""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str  # the column holding the code of what was measured
+    unit: str  # the column holding the unit as sent
+
+
 class Column(BaseModel):
+    """One column and what a bad value does: reject the row, flag it (row kept, value set to
+    NULL, defect recorded per row) or keep it (value kept as sent, nothing recorded)."""
+
     model_config = ConfigDict(extra="forbid")
     type: Literal["string", "integer", "float", "date", "boolean"]
     description: str
     required: bool = True
+    on_missing: Action = "reject"  # what a missing value does when the column is required
     code_system: str | None = None
     allowed: list[str] | None = None
     pattern: str | None = None
     min: float | None = None
     max: float | None = None
+    earliest: date | None = None  # dates: earlier is impossible (a date of birth in 1850)
     not_after_data_cut: bool = False
-    on_invalid: Literal["reject", "flag"] = "reject"
+    date_formats: list[DateFormat] | None = None  # dates: overrides the contract's
+    units: Units | None = None
+    on_invalid: Action = "reject"
+    why: str | None = None  # why a bad value does what it does
 
     @model_validator(mode="after")
     def _known_code_system(self) -> Column:
@@ -83,6 +115,8 @@ class Column(BaseModel):
             raise ValueError(
                 f"unknown code_system {self.code_system!r}; known: {sorted(CODE_SYSTEMS)}"
             )
+        if self.date_formats is not None and self.type != "date":
+            raise ValueError("date_formats apply to date columns only")
         return self
 
 
@@ -92,6 +126,8 @@ class Rule(BaseModel):
     check: str  # a SQL predicate over the typed columns, true when the row is fine
     message: str  # may name non-identifiable columns in braces: {admission_date}
     on_fail: Literal["reject", "flag"] = "reject"
+    column: str | None = None  # flagged: the column set to NULL when the rule fails
+    why: str | None = None
 
 
 class Contract(BaseModel):
@@ -102,6 +138,7 @@ class Contract(BaseModel):
     source: str
     grain: str
     key: list[str]
+    date_formats: list[DateFormat] = Field(default_factory=lambda: ["iso"])
     columns: dict[str, Column]
     rules: list[Rule] = Field(default_factory=list)
 
@@ -110,7 +147,14 @@ class Contract(BaseModel):
         for k in self.key:
             if k not in self.columns:
                 raise ValueError(f"key column {k!r} is not among the columns")
+        for name, col in self.columns.items():
+            if col.units:
+                for ref in (col.units.code, col.units.unit):
+                    if ref not in self.columns:
+                        raise ValueError(f"{name}: units name unknown column {ref!r}")
         for rule in self.rules:
+            if rule.column and rule.column not in self.columns:
+                raise ValueError(f"rule {rule.name!r} names unknown column {rule.column!r}")
             for name in re.findall(r"{(\w+)}", rule.message):
                 if name not in self.columns:
                     raise ValueError(f"rule {rule.name!r} message names unknown column {name!r}")
@@ -119,6 +163,9 @@ class Contract(BaseModel):
                         f"rule {rule.name!r} message would reveal identifiable {name!r}"
                     )
         return self
+
+    def formats(self, column: str) -> list[str]:
+        return self.columns[column].date_formats or self.date_formats
 
 
 def load_contract(path: Path) -> Contract:
@@ -146,7 +193,8 @@ def load_reference_contracts(folder: Path = CONTRACT_DIR / "reference") -> dict[
 
 @dataclass
 class FeedCheck:
-    """The outcome of checking one feed file: counts reconcile, read = accepted + rejected."""
+    """The outcome of checking one feed file: counts reconcile, read = accepted + rejected;
+    flagged rows are accepted rows with at least one value flagged."""
 
     feed: str
     path: Path
@@ -156,6 +204,7 @@ class FeedCheck:
     rejected: int
     violations: pl.DataFrame  # row_number, column, check, reason, severity
     source: str = ""  # the relation holding every row with every contract column
+    flagged: int = 0
 
 
 def _q(identifier: str) -> str:
@@ -164,194 +213,6 @@ def _q(identifier: str) -> str:
 
 def _lit(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
-
-
-def _shown(col: str, expr: str) -> str:
-    """A value for a reason, or nothing for identifiable columns (reasons are shown to staff)."""
-    return "''" if col in IDENTIFIABLE_COLUMNS else f"' ' || {expr}"
-
-
-@dataclass(frozen=True)
-class _Col:
-    """How one contract column appears in the source: its typed value and its text as read."""
-
-    name: str
-    spec: Column
-    raw_type: str  # DuckDB type of the column as read
-
-    @property
-    def target(self) -> str:
-        return SQL_TYPES[self.spec.type]
-
-    @property
-    def passthrough(self) -> bool:
-        """Already of its type as read (typed Parquet), so used as it is."""
-        return self.raw_type == self.target and self.target != "VARCHAR"
-
-    @property
-    def needs_cast(self) -> bool:
-        return self.raw_type != self.target
-
-    @property
-    def raw(self) -> str:
-        """Text as read (kept beside the typed value unless the column passes through)."""
-        return f"CAST({_q(self.name)} AS VARCHAR)" if self.passthrough else _q("__raw_" + self.name)
-
-    @property
-    def present(self) -> str:
-        if self.raw_type == "VARCHAR":
-            return f"({self.raw} IS NOT NULL AND trim({self.raw}) <> '')"
-        return f"({self.raw} IS NOT NULL)"
-
-    def projection(self) -> str:
-        """Typed value under the column's own name: text trimmed, empty text NULL, so that what is
-        checked is exactly what is staged."""
-        if self.passthrough:
-            return _q(self.name)
-        text = f"CAST({_q(self.name)} AS VARCHAR)"
-        clean = f"NULLIF(trim({text}), '')"
-        typed = clean if self.target == "VARCHAR" else f"TRY_CAST({clean} AS {self.target})"
-        return f"{text} AS {self.raw}, {typed} AS {_q(self.name)}"
-
-
-def _column_checks(c: _Col, data_cut: date) -> list[tuple[str, str, str, str]]:
-    """(check, failing-row predicate, reason expression, severity) for one column."""
-    name, col, typed = c.name, c.spec, _q(c.name)
-    value = f"coalesce({c.raw}, '')"
-    checks = []
-    if col.required:
-        checks.append(("required", f"NOT {c.present}", _lit(f"{name} is missing"), "reject"))
-    if c.needs_cast:
-        checks.append(
-            (
-                "type",
-                f"{c.present} AND {typed} IS NULL",
-                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {col.type}')}",
-                "reject",
-            )
-        )
-    ok = f"{typed} IS NOT NULL AND {c.present}"
-    text = f"trim(CAST({typed} AS VARCHAR))"
-    if col.allowed is not None:
-        listed = ", ".join(_lit(v) for v in col.allowed)
-        checks.append(
-            (
-                "allowed",
-                f"{ok} AND {text} NOT IN ({listed})",
-                f"{_lit(name)} || {_shown(name, value)} || {_lit(' is not one of ' + ', '.join(col.allowed))}",
-                col.on_invalid,
-            )
-        )
-    if col.code_system == "nhs_number":
-        checks.append(
-            (
-                "code_system",
-                f"{ok} AND NOT nhs_number_valid({text})",
-                _lit(f"{name} fails the Modulus 11 check"),
-                col.on_invalid,
-            )
-        )
-    elif col.code_system or col.pattern:
-        pattern, label = (
-            CODE_SYSTEMS[col.code_system] if col.code_system else (col.pattern, "pattern")
-        )
-        pattern = pattern.removeprefix("^").removesuffix("$")
-        checks.append(
-            (
-                "code_system",
-                f"{ok} AND NOT regexp_full_match({text}, {_lit(pattern)})",
-                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is not a valid {label}')}",
-                col.on_invalid,
-            )
-        )
-    for bound, op, words in (("min", "<", "below the minimum"), ("max", ">", "above the maximum")):
-        limit = getattr(col, bound)
-        if limit is not None:
-            checks.append(
-                (
-                    bound,
-                    f"{ok} AND {typed} {op} {limit}",
-                    f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is {words} {limit:g}')}",
-                    "reject",
-                )
-            )
-    if col.not_after_data_cut:
-        cut = data_cut.isoformat()
-        checks.append(
-            (
-                "not_after_data_cut",
-                f"{ok} AND {typed} > DATE {_lit(cut)}",
-                f"{_lit(name)} || {_shown(name, value)} || {_lit(f' is after the data cut {cut}')}",
-                "reject",
-            )
-        )
-    return checks
-
-
-def _rule_reason(rule: Rule) -> str:
-    """A rule's message as a SQL expression: {col} becomes the row's value."""
-    parts = re.split(r"{(\w+)}", rule.message)
-    pieces = [
-        _lit(p) if i % 2 == 0 else f"coalesce(CAST({_q(p)} AS VARCHAR), 'empty')"
-        for i, p in enumerate(parts)
-        if p
-    ]
-    return " || ".join(pieces) or _lit(rule.name)
-
-
-def _columns(contract: Contract, raw_types: dict[str, str]) -> list[_Col]:
-    return [_Col(n, c, raw_types.get(n, "VARCHAR")) for n, c in contract.columns.items()]
-
-
-def typed_source_sql(contract: Contract, source: str, raw_types: dict[str, str]) -> str:
-    """Every row of `source` with each contract column typed (NULL where it does not parse)."""
-    cols = ", ".join(c.projection() for c in _columns(contract, raw_types))
-    return f"SELECT row_number, {cols} FROM {source}"
-
-
-def violations_sql(
-    contract: Contract, source: str, data_cut: date, raw_types: dict[str, str]
-) -> str:
-    """Every failed check of every row of `source` (which has row_number), in one scan.
-
-    Failing checks of a row are gathered into a list, and only failing rows build one, so the
-    cost on a clean feed is a single pass that evaluates the predicates."""
-    cases, failing = [], []
-    for c in _columns(contract, raw_types):
-        for check, predicate, reason, severity in _column_checks(c, data_cut):
-            failing.append(f"({predicate})")
-            cases.append(
-                f"CASE WHEN {predicate} THEN struct_pack(column_name := {_lit(c.name)}, "
-                f"check_name := {_lit(check)}, reason := {reason}, severity := {_lit(severity)}) END"
-            )
-    for rule in contract.rules:
-        predicate = f"NOT coalesce({rule.check}, true)"
-        failing.append(f"({predicate})")
-        cases.append(
-            f"CASE WHEN {predicate} THEN struct_pack(column_name := NULL::VARCHAR, "
-            f"check_name := {_lit(rule.name)}, reason := {_rule_reason(rule)}, "
-            f"severity := {_lit(rule.on_fail)}) END"
-        )
-    per_row = (
-        f"SELECT row_number, list_filter([{', '.join(cases)}], lambda v: v IS NOT NULL) AS found "
-        f"FROM ({typed_source_sql(contract, source, raw_types)}) WHERE {' OR '.join(failing)}"
-    )
-    unnested = (
-        "SELECT row_number, v.column_name, v.check_name, v.reason, v.severity "
-        f"FROM ({per_row}) CROSS JOIN unnest(found) AS u(v)"
-    )
-    keys = [_q(k) for k in contract.key]
-    key_name = ", ".join(contract.key)
-    typed = typed_source_sql(contract, source, raw_types)
-    on = " AND ".join(f"s.{k} = d.{k}" for k in keys)
-    duplicates = (
-        f"SELECT s.row_number, {_lit(key_name)}, 'unique_key', "
-        f"{_lit(f'duplicate {key_name}: same as row ')} || d.first_row, 'reject' "
-        f"FROM ({typed}) AS s JOIN (SELECT {', '.join(keys)}, min(row_number) AS first_row "
-        f"FROM ({typed}) GROUP BY ALL HAVING count(*) > 1) AS d ON {on} "
-        "WHERE s.row_number > d.first_row"
-    )
-    return f"{unnested}\nUNION ALL\n{duplicates}"
 
 
 def connect(path: str | Path = ":memory:") -> duckdb.DuckDBPyConnection:
@@ -480,34 +341,17 @@ def check_feed(
 def check_loaded(
     con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, data_cut: date, name: str
 ) -> FeedCheck:
-    """Check a feed already exposed as `name` by read_raw; leaves `<name>_violations`."""
-    read = con.execute(
-        f"SELECT (SELECT count(*) FROM {_q(name)}) + (SELECT count(*) FROM {_q(name + '__malformed')})"
-    ).fetchall()[0][0]
-    types = raw_types(con, name)
-    require_columns(contract, path, types)
-    source = _q(name)
-    missing = [n for n in contract.columns if n not in types]
-    if missing:  # optional columns absent from the file read as NULL
-        nulls = ", ".join(f"NULL::VARCHAR AS {_q(n)}" for n in missing)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {_q(name + '__full')} AS SELECT *, {nulls} FROM {source}"
-        )
-        source = _q(name + "__full")
-        types = raw_types(con, name + "__full")
-    sql = violations_sql(contract, source, data_cut, types)
-    malformed = (
-        "SELECT row_number, NULL::VARCHAR, 'malformed_row', reason, 'reject' "
-        f"FROM {_q(name + '__malformed')}"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_q(name + '_violations')} AS {sql} UNION ALL {malformed}"
-    )
+    """Check a feed already exposed as `name` by read_raw; leaves `<name>__checked` (every row
+    typed, cleaned, with its failed checks) and `<name>_violations` (see contract_checks)."""
+    from stratify import contract_checks
+
+    source, types = full_source(con, contract, path, name)
+    plan = contract_checks.run(con, contract, source, types, data_cut, name)
+    read, rejected, flagged = contract_checks.counts(con, plan, name)
     violations = con.sql(
         f"SELECT row_number, column_name, check_name, reason, severity FROM {_q(name + '_violations')} "
         "ORDER BY row_number, check_name"
     ).pl()
-    rejected = violations.filter(pl.col("severity") == "reject")["row_number"].n_unique()
     return FeedCheck(
         contract.feed,
         Path(path),
@@ -517,7 +361,25 @@ def check_loaded(
         rejected,
         violations,
         source.strip('"'),
+        flagged,
     )
+
+
+def full_source(
+    con: duckdb.DuckDBPyConnection, contract: Contract, path: Path, name: str
+) -> tuple[str, dict[str, str]]:
+    """The relation holding every row with every contract column (optional columns absent from
+    the file read as NULL), and its column types."""
+    types = raw_types(con, name)
+    require_columns(contract, path, types)
+    missing = [n for n in contract.columns if n not in types]
+    if not missing:
+        return _q(name), types
+    nulls = ", ".join(f"NULL::VARCHAR AS {_q(n)}" for n in missing)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {_q(name + '__full')} AS SELECT *, {nulls} FROM {_q(name)}"
+    )
+    return _q(name + "__full"), raw_types(con, name + "__full")
 
 
 def feed_file(folder: Path, feed: str) -> Path | None:

@@ -41,35 +41,52 @@ def test_a_discharge_before_admission_is_quarantined_with_both_dates_in_the_reas
 
 
 @pytest.mark.parametrize(
-    ("change", "column", "reason"),
+    ("change", "column", "reason", "severity"),
     [
         (
             {"admission_date": "09/03/2024"},
             "admission_date",
-            "admission_date 09/03/2024 is not a valid date",
+            "admission_date 09/03/2024 is not a valid date in the declared format",
+            "reject",
         ),
-        ({"admission_method": "99"}, "admission_method", "admission_method 99 is not one of"),
+        (
+            {"admission_method": "99"},
+            "admission_method",
+            "admission_method 99 is not one of",
+            "reject",
+        ),
         (
             {"primary_diagnosis": "pneumonia"},
             "primary_diagnosis",
             "primary_diagnosis pneumonia is not a valid ICD-10 code",
+            "flag",
         ),
         (
             {"admission_date": "2027-01-01", "discharge_date": "2027-01-02"},
             "admission_date",
             "admission_date 2027-01-01 is after the data cut 2026-10-31",
+            "reject",
         ),
-        ({"provider_code": ""}, "provider_code", "provider_code is missing"),
-        ({"nhs_number": "9990000017"}, "nhs_number", "nhs_number fails the Modulus 11 check"),
+        ({"admission_method": ""}, "admission_method", "admission_method is missing", "reject"),
+        ({"provider_code": ""}, "provider_code", "provider_code is missing", "flag"),
+        (
+            {"nhs_number": "9990000017"},
+            "nhs_number",
+            "nhs_number fails the Modulus 11 check",
+            "reject",
+        ),
     ],
 )
-def test_each_kind_of_bad_value_names_the_row_the_column_and_why(tmp_path, change, column, reason):
+def test_each_kind_of_bad_value_names_the_row_the_column_and_why(
+    tmp_path, change, column, reason, severity
+):
     rows = [GOOD_SPELL, dict(GOOD_SPELL, spell_id="2", **change)]
     result = _check(_write_csv(tmp_path / "apc_spells.csv", rows))
-    assert result.rejected == 1
+    assert result.rejected == (1 if severity == "reject" else 0)
     hit = result.violations.filter(pl.col("column_name") == column).row(0, named=True)
     assert hit["row_number"] == 2
     assert hit["reason"].startswith(reason)
+    assert hit["severity"] == severity
 
 
 def test_a_duplicate_key_rejects_the_later_row_and_points_at_the_first(tmp_path):
@@ -97,9 +114,10 @@ def test_identifiable_values_never_appear_in_a_reason(tmp_path):
     assert "date_of_birth is not a valid date" in text
     for secret in ("9990000017", "not a date", "NOT A POSTCODE", "Lovelace"):
         assert secret not in text
-    # An invalid NHS number or postcode in community data is flagged for linkage, not rejected.
+    # In community data a bad NHS number, date of birth or postcode is flagged, the row kept.
     flags = result.violations.filter(pl.col("severity") == "flag")["column_name"].to_list()
-    assert sorted(flags) == ["nhs_number", "postcode"]
+    assert sorted(flags) == ["date_of_birth", "nhs_number", "postcode"]
+    assert result.rejected == 0
 
 
 def test_a_missing_required_column_stops_with_the_file_and_column_named(tmp_path):

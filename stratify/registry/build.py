@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from stratify import codelists, contracts
+from stratify import codelists, contract_checks, contracts
 from stratify.registry import gates, linkage
 from stratify.registry.models import query, run_model
 
@@ -46,6 +46,7 @@ AFTER_LINKAGE = (
     "registry/dq_latest_event_by_practice",
     "registry/dq_unknown_codes",
     "registry/dq_gate_metrics",
+    "registry/dq_flagged_values",
 )
 
 
@@ -199,19 +200,28 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, sa
     for schema in SCHEMAS:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     before = gates.previous(con)
-    loads, quarantine = [], []
+    loads = []
+    con.execute(
+        "CREATE OR REPLACE TABLE staging.quarantine (feed VARCHAR, file VARCHAR, source_row BIGINT, "
+        "column_name VARCHAR, check_name VARCHAR, reason VARCHAR, severity VARCHAR)"
+    )
     for src in sources:
         t = time.perf_counter()
-        load, bad = _stage(con, src, data_cut)
+        load = _stage(con, src, data_cut)
         loads.append(load)
-        quarantine.append(bad)
         say(
             f"staged {src.name}: read {load['rows_read']:,} = accepted {load['rows_accepted']:,} "
-            f"+ quarantined {load['rows_quarantined']:,} ({time.perf_counter() - t:.1f}s)"
+            f"+ quarantined {load['rows_quarantined']:,}; flagged {load['rows_flagged']:,} "
+            f"({time.perf_counter() - t:.2f}s)"
         )
-    quarantine = pl.concat(quarantine)
     feed_loads = pl.DataFrame([row for row in loads if row["feed"] in FEEDS])
-    top_reasons = _top_reasons(quarantine)
+    # Only the rejected rows' reasons come back to Python (a few thousand), never the accepted rows.
+    top_reasons = _top_reasons(
+        con.sql(
+            "SELECT feed, check_name, column_name, source_row, severity FROM staging.quarantine "
+            "WHERE severity = 'reject'"
+        ).pl()
+    )
     _gate(
         con,
         gates.evaluate(
@@ -220,7 +230,6 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, sa
         ),
         say,
     )  # fmt: skip
-    _write(con, "staging.quarantine", quarantine)
     _write(con, "staging.feed_loads", feed_loads)
     _write(con, "ref.codelists", _codelists())
     _write(con, "ref.efi_deficits", pl.read_csv(codelists.CODELIST_DIR / "efi_deficits.csv"))
@@ -244,8 +253,10 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, sa
     links = linkage.link(con, link_config, say)
     _write(con, "registry.probabilistic_links", links)
     say(f"linkage done ({time.perf_counter() - t:.1f}s)")
+    t = time.perf_counter()
     for model in AFTER_LINKAGE:
         run_model(con, model)
+    say(f"registry models done ({time.perf_counter() - t:.1f}s)")
     comparison = _gate(
         con,
         gates.evaluate(
@@ -274,57 +285,42 @@ def _build_in_transaction(con, sources, feeds, data_cut, link_config, gating, sa
     return summary
 
 
-def _stage(con, src: Source, data_cut: date) -> tuple[dict, pl.DataFrame]:
-    """Typed accepted rows into staging.<feed> (ref.<name> for reference data); reasons kept."""
+def _stage(con, src: Source, data_cut: date) -> dict:
+    """Typed accepted rows into staging.<feed> (ref.<name> for reference data), in one checked
+    pass per feed; every failed check (rejected or flagged) appended to staging.quarantine."""
     target = f"ref.{src.name}" if src.name in REFERENCE else f"staging.{src.name}"
-    columns = ", ".join(
-        f'NULL::{contracts.SQL_TYPES[c.type]} AS "{n}"' for n, c in src.contract.columns.items()
-    )
+    columns = contract_checks.staged_columns(src.contract)
+    empty = {"feed": src.name, "file": None, "contract_version": src.contract.version}
     if src.path is None:
+        nulls = ", ".join(f'NULL::{t} AS "{n}"' for n, t in columns.items())
         con.execute(
-            f"CREATE OR REPLACE TABLE {target} AS SELECT NULL::BIGINT AS source_row, {columns} LIMIT 0"
+            f"CREATE OR REPLACE TABLE {target} AS SELECT NULL::BIGINT AS source_row, {nulls} LIMIT 0"
         )
-        empty = {"feed": src.name, "file": None, "contract_version": src.contract.version}
         return {
             **empty,
             "rows_read": 0,
             "rows_accepted": 0,
             "rows_quarantined": 0,
             "rows_flagged": 0,
-        }, _no_rows()
-    raw = f"raw_{src.name}"
-    check = contracts.check_loaded(con, src.contract, src.path, data_cut, raw)
-    typed = contracts.typed_source_sql(
-        src.contract, f'"{check.source}"', contracts.raw_types(con, check.source)
-    )
-    kept = ", ".join(f't."{n}"' for n in src.contract.columns)
-    con.execute(
-        f"CREATE OR REPLACE TABLE {target} AS SELECT t.row_number AS source_row, {kept} "
-        f'FROM ({typed}) AS t WHERE NOT EXISTS (SELECT 1 FROM "{raw}_violations" AS v '
-        f"WHERE v.row_number = t.row_number AND v.severity = 'reject') ORDER BY t.row_number"
-    )
-    bad = check.violations.rename({"row_number": "source_row"}).with_columns(
-        feed=pl.lit(src.name), file=pl.lit(str(src.path))
-    )
-    flagged = bad.filter(pl.col("severity") == "flag")["source_row"].n_unique()
-    return {
-        "feed": src.name,
-        "file": str(src.path),
-        "contract_version": check.contract_version,
-        "rows_read": check.read,
-        "rows_accepted": check.accepted,
-        "rows_quarantined": check.rejected,
-        "rows_flagged": flagged,
-    }, bad.select("feed", "file", "source_row", "column_name", "check_name", "reason", "severity")
-
-
-def _no_rows() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "feed": pl.String, "file": pl.String, "source_row": pl.Int64, "column_name": pl.String,
-            "check_name": pl.String, "reason": pl.String, "severity": pl.String,
         }
-    )  # fmt: skip
+    raw = f"raw_{src.name}"
+    source, types = contracts.full_source(con, src.contract, src.path, raw)
+    plan = contract_checks.run(con, src.contract, source, types, data_cut, raw, target)
+    read, rejected, flagged = contract_checks.counts(con, plan, raw)
+    con.execute(
+        "INSERT INTO staging.quarantine SELECT ?, ?, row_number, column_name, check_name, reason, "
+        f'severity FROM "{raw}_violations"',
+        [src.name, str(src.path)],
+    )
+    contract_checks.keep_accepted(con, plan)
+    return {
+        **empty,
+        "file": str(src.path),
+        "rows_read": read,
+        "rows_accepted": read - rejected,
+        "rows_quarantined": rejected,
+        "rows_flagged": flagged,
+    }
 
 
 def _codelists() -> pl.DataFrame:
@@ -362,6 +358,9 @@ def report(con: duckdb.DuckDBPyConnection) -> dict:
         "quarantine_reasons": rows(
             "SELECT feed, check_name, column_name, rows FROM registry.dq_quarantine_reasons "
             "WHERE severity = 'reject'"
+        ),
+        "flagged_values": rows(
+            "SELECT feed, check_name, column_name, rows FROM registry.dq_flagged_values"
         ),
         "unlinked_reasons": rows(
             "SELECT feed, reason, count(*) AS rows FROM registry.dq_unlinked_records GROUP BY ALL ORDER BY ALL"

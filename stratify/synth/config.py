@@ -31,7 +31,26 @@ class QualityRates:
     duplicate_row: float = 0.002
     future_date: float = 0.001
     discharge_before_admission: float = 0.002
-    unknown_code: float = 0.003
+    unknown_code: float = 0.003  # a valid code that is in no code list (kept, counted)
+    # Faults of feeds as suppliers send them (issue 13); each in ground_truth/defects.parquet.
+    nhs_spaces: dict[str, float] = field(
+        default_factory=lambda: {
+            "patients": 0.02,
+            "gp_medications": 0.02,
+            "apc_spells": 0.05,
+            "ecds_attendances": 0.05,
+            "op_appointments": 0.05,
+        }
+    )  # "999 123 4567" or "999-123-4567" (normalised)
+    uk_date_feed: str = "social_care_services"  # its contract declares dd/mm/yyyy
+    uk_date: float = 0.6  # share of that feed's rows with dd/mm/yyyy dates (normalised)
+    hba1c_percent: float = 1.0  # share of one practice's HbA1c sent in DCCT % (normalised)
+    wrong_code_system: float = 0.002  # RxNorm numbers as dm+d, chart items as SNOMED (flagged)
+    invalid_diagnosis: float = 0.003  # a primary diagnosis that is not ICD-10 (flagged)
+    icd10_dotted: float = 0.02  # "J18.9" for J189 (normalised)
+    missing_optional: dict[str, float] = field(
+        default_factory=lambda: {"ecds_attendances": 0.05, "op_appointments": 0.03}
+    )  # no arrival mode, no treatment function (kept)
     identity: IdentityRates = field(default_factory=lambda: IdentityRates())
 
 

@@ -24,21 +24,32 @@ from stratify.synth.writer import FeedWriter
 
 SHAPES = {
     "gp_events": defects.FeedShape(
-        "event_date", code="snomed_code", unknown_codes=defects.UNKNOWN_SNOMED
+        "event_date",
+        code="snomed_code",
+        unknown_codes=defects.UNKNOWN_SNOMED,
+        wrong_codes=defects.WRONG_SNOMED,
+        hba1c=True,
     ),
-    "gp_medications": defects.FeedShape("issue_date"),
+    "gp_medications": defects.FeedShape("issue_date", code="dmd_code", wrong_codes=defects.RXNORM),
     "apc_spells": defects.FeedShape(
         "admission_date",
         end="discharge_date",
         code="primary_diagnosis",
         unknown_codes=defects.UNKNOWN_ICD10,
+        invalid_codes=defects.INVALID_ICD10,
+        dotted=True,
     ),
-    "ecds_attendances": defects.FeedShape("arrival_date"),
-    "op_appointments": defects.FeedShape("appointment_date"),
+    "ecds_attendances": defects.FeedShape("arrival_date", optional="arrival_mode"),
+    "op_appointments": defects.FeedShape("appointment_date", optional="treatment_function_code"),
     "community_contacts": defects.FeedShape("contact_date", identity=True),
     "mh_contacts": defects.FeedShape("contact_date", identity=True),
-    "social_care_services": defects.FeedShape("start_date", identity=True),
+    "social_care_services": defects.FeedShape(
+        "start_date",
+        identity=True,
+        dates=("date_of_birth", "start_date", "end_date"),
+    ),
 }
+PATIENTS_SHAPE = defects.FeedShape("registration_date")
 
 DATE_COLUMNS = {
     "patients": ["date_of_birth", "registration_date", "deregistration_date", "date_of_death"],
@@ -68,7 +79,8 @@ def index_days(cfg: SynthConfig) -> np.ndarray:
 
 
 def _to_dates(df: pl.DataFrame, feed: str) -> pl.DataFrame:
-    cols = [c for c in DATE_COLUMNS[feed] if c in df.columns]
+    """Day numbers as dates; columns already written as text (a dd/mm/yyyy feed) stay text."""
+    cols = [c for c in DATE_COLUMNS[feed] if c in df.columns and df[c].dtype.is_integer()]
     return df.with_columns([pl.col(c).cast(pl.Int32).cast(pl.Date) for c in cols])
 
 
@@ -161,7 +173,7 @@ def synthesise(
     patients, planted = defects.plant(
         patients,
         "patients",
-        defects.FeedShape("registration_date"),
+        PATIENTS_SHAPE,
         replace(cfg.quality, future_date=0.0),
         cut,
         np.random.default_rng([cfg.seed, 2]),
@@ -497,6 +509,13 @@ def _summary(cfg, fmt, out, writers, truth, idx_days, years, people, places) -> 
             "date_of_birth_error": cfg.quality.dob_error,
             "postcode_typo": cfg.quality.postcode_typo,
             "identity": asdict(cfg.quality.identity),
+            "nhs_spaces": cfg.quality.nhs_spaces,
+            "uk_date": {cfg.quality.uk_date_feed: cfg.quality.uk_date},
+            "hba1c_percent": cfg.quality.hba1c_percent,
+            "wrong_code_system": cfg.quality.wrong_code_system,
+            "invalid_diagnosis": cfg.quality.invalid_diagnosis,
+            "icd10_dotted": cfg.quality.icd10_dotted,
+            "missing_optional": cfg.quality.missing_optional,
         },
         **at,
     }
