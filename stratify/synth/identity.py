@@ -89,7 +89,13 @@ def _names(df: pl.DataFrame, rates: QualityRates, rng: np.random.Generator):
     rows = _rows(rng, everyone, rates.identity.name_swap)
     given[rows], family[rows] = family[rows], given[rows].copy()
     noise += [(rows, "given_name", "name_swap", False), (rows, "family_name", "name_swap", False)]
-    rows = _rows(rng, everyone, rates.identity.given_missing)
+    # A missing name is planted only where no other defect touched it: a blank overwrites the
+    # nickname or initial, and ground truth must not claim a defect the file no longer holds.
+    touched = np.zeros(n, dtype=bool)
+    for rows, column, _, _ in noise:
+        if column == "given_name":
+            touched[rows] = True
+    rows = _rows(rng, ~touched, rates.identity.given_missing)
     given[rows] = None
     noise.append((rows, "given_name", "given_name_missing", False))
     return given, family, noise
@@ -145,7 +151,10 @@ def _dates_of_birth(df: pl.DataFrame, date_col: str, rates: QualityRates, rng):
     rows = rows[differs]
     dob[rows] = changed[differs]
     noise.append((rows, "date_of_birth", "dob_year_digit", False))
-    missing = _rows(rng, np.ones(n, dtype=bool), rates.identity.dob_missing)
+    touched = np.zeros(n, dtype=bool)  # as for names: a blank only where no error was planted
+    for rows, _, _, _ in noise:
+        touched[rows] = True
+    missing = _rows(rng, ~touched, rates.identity.dob_missing)
     noise.append((missing, "date_of_birth", "date_of_birth_missing", False))
     present = np.ones(n, dtype=bool)
     present[missing] = False

@@ -95,6 +95,19 @@ def test_a_missing_given_name_is_null():
     assert df["given_name"].null_count() == 200 and planted["given_name_missing"] == set(range(200))
 
 
+def test_a_blank_given_name_is_never_planted_over_another_name_defect():
+    """Else ground truth would claim an initial the file no longer holds."""
+    df, planted = _plant(initial_only=0.5, given_missing=1.0)
+    assert planted["initial_only"] and not planted["initial_only"] & planted["given_name_missing"]
+    assert planted["initial_only"] | planted["given_name_missing"] == set(range(200))
+
+
+def test_a_blank_date_of_birth_is_never_planted_over_a_wrong_one():
+    df, planted = _plant(dob_day_month_swap=0.5, dob_missing=1.0)
+    swapped, blank = planted["dob_day_month_swap"], planted["date_of_birth_missing"]
+    assert swapped and not swapped & blank and swapped | blank == set(range(200))
+
+
 def test_a_missing_date_of_birth_is_null():
     df, planted = _plant(dob_missing=1.0)
     assert df["date_of_birth"].null_count() == 200
