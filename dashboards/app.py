@@ -11,6 +11,7 @@ import re
 import secrets
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path
@@ -177,11 +178,18 @@ def _failure_words(error: BaseException) -> str:
             "failure is logged for the administrator.")  # fmt: skip
 
 
+def _where(error: BaseException) -> str:
+    """Where it failed, as file:line in function frames (never the message or the locals)."""
+    frames = traceback.extract_tb(error.__traceback__)[-6:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
+
+
 def _log_failure(error: BaseException) -> None:
-    """The kind of failure only: an exception's text may quote the values being written."""
+    """The kind of failure and where, never its text: an exception's text may quote the values
+    being written."""
     code = getattr(error, "errno", None)
-    current_app.logger.error("request %s failed: %s%s", request.path, type(error).__name__,
-                             f" (errno {code})" if code else "")  # fmt: skip
+    current_app.logger.error("request %s failed: %s%s at %s", request.path, type(error).__name__,
+                             f" (errno {code})" if code else "", _where(error))  # fmt: skip
 
 
 def _callback_failed(error: Exception) -> None:

@@ -47,8 +47,15 @@ def connect(path: str | Path = ":memory:", read_only: bool = False) -> duckdb.Du
 
 
 def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Another cursor on the same connection, with the database file as its default catalog."""
-    catalog = con.execute("SELECT current_database()").fetchone()[0]
+    """Another cursor on the same connection, with the database file as its default catalog.
+
+    Asked of the new cursor, never of `con`: threads make cursors from one shared connection at
+    once, and a DuckDB connection runs one statement at a time."""
     cur = con.cursor()
-    cur.execute(f"USE {_ident(catalog)}")
+    attached = cur.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE database_name = ? AND NOT internal",
+        [CATALOG],
+    ).fetchone()[0]
+    if attached:
+        cur.execute(f"USE {_ident(CATALOG)}")
     return cur

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
 import duckdb
 import pytest
 
@@ -42,3 +45,20 @@ def test_build_train_score_and_the_app_work_on_a_file_named_after_a_schema(
     assert store.has_table("risk", "scores")
     assert store.cluster_of(person_id) is not None
     assert store.write(record_enrolment, person_id, "enrolled", "dr.a") is not None
+
+
+@pytest.mark.parametrize("name", ["registry.duckdb", "any.duckdb"])
+def test_cursors_made_by_many_threads_at_once_all_see_the_file(tmp_path, name):
+    """The app's request threads each make a cursor from one shared connection at the same moment."""
+    con = database.connect(tmp_path / name)
+    con.execute("CREATE SCHEMA registry")
+    con.execute("CREATE TABLE registry.t AS SELECT 7 AS a")
+    start = Barrier(16)
+
+    def read(_: int) -> int:
+        start.wait()
+        return database.cursor(con).execute("SELECT a FROM registry.t").fetchone()[0]
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(read, range(16))) == [7] * 16
+    con.close()
