@@ -383,12 +383,16 @@ def full_source(
 
 
 def feed_file(folder: Path, feed: str) -> Path | None:
-    """The file holding a feed in a folder (Parquet preferred over CSV), or None."""
-    for ext in ("parquet", "csv"):
-        candidate = Path(folder) / f"{feed}.{ext}"
-        if candidate.exists():
-            return candidate
-    return None
+    """The file holding a feed in a folder, or None. Both a Parquet and a CSV file for one feed
+    is refused: which one the supplier meant is not ours to guess (one may be last month's)."""
+    found = [Path(folder) / f"{feed}.{ext}" for ext in ("parquet", "csv")]
+    found = [path for path in found if path.exists()]
+    if len(found) > 1:
+        raise ContractError(
+            f"{Path(folder)}: both {found[0].name} and {found[1].name} are here for the feed "
+            f"{feed}; keep the one this delivery meant and move the other out of the folder"
+        )
+    return found[0] if found else None
 
 
 def data_cut_of(folder: Path) -> date:

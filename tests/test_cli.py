@@ -333,6 +333,24 @@ def test_check_reports_the_gates_a_build_would_refuse_and_writes_nothing(halved)
     assert _builds(db) == before and db.stat().st_mtime_ns == stamp
 
 
+def test_build_refuses_a_folder_with_both_a_parquet_and_a_csv_for_one_feed_and_names_them(
+    gated, tmp_path
+):
+    import polars as pl
+
+    feeds = tmp_path / "feeds"
+    shutil.copytree(gated["feeds"], feeds)
+    shutil.copytree(gated["feeds"].parent / "reference", tmp_path / "reference")
+    pl.read_parquet(feeds / "mh_contacts.parquet").head(10).write_csv(feeds / "mh_contacts.csv")
+    db = tmp_path / "stratify.duckdb"
+    shutil.copy(gated["good"], db)
+    before = _builds(db)
+    done = _run("build", "--feeds", str(feeds), "--db", str(db), "--quiet")
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "mh_contacts.parquet and mh_contacts.csv" in done.stderr
+    assert _builds(db) == before
+
+
 def test_accept_drop_lets_the_build_through_and_records_who_and_why(halved):
     feeds, db = halved
     done = _run("build", "--feeds", str(feeds), "--db", str(db), "--quiet", "--accept-drop",

@@ -178,3 +178,16 @@ def test_a_row_with_too_many_or_too_few_fields_is_quarantined_and_later_rows_kee
     assert (result.read, result.accepted, result.rejected) == (4, 2, 2)
     bad = result.violations.filter(pl.col("check_name") == "malformed_row")["row_number"].to_list()
     assert bad == [2, 3]
+
+
+def test_a_feed_sent_both_as_parquet_and_as_csv_is_refused_naming_both_files(tmp_path):
+    (tmp_path / "patients.parquet").write_bytes(b"")
+    (tmp_path / "patients.csv").write_text("nhs_number\n")
+    with pytest.raises(contracts.ContractError, match="patients.parquet and patients.csv"):
+        contracts.feed_file(tmp_path, "patients")
+
+
+def test_a_feed_sent_once_is_found_whichever_the_format(tmp_path):
+    (tmp_path / "patients.csv").write_text("nhs_number\n")
+    assert contracts.feed_file(tmp_path, "patients") == tmp_path / "patients.csv"
+    assert contracts.feed_file(tmp_path, "gp_events") is None
