@@ -26,7 +26,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -34,12 +33,13 @@ from app_server import Server  # noqa: E402  (the same server harness the tests 
 
 from dashboards.auth import User, create_users_file  # noqa: E402
 from dashboards.client import AppClient  # noqa: E402
+from stratify import database  # noqa: E402
 
 PASSWORD = "bench-password-1"
 
 
 def setup(db: Path, folder: Path) -> tuple[Path, dict]:
-    con = duckdb.connect(str(db), read_only=True)
+    con = database.connect(db, read_only=True)
     cluster, month = con.execute(
         "SELECT cluster_code, max(month) FROM care.conference_list GROUP BY 1 ORDER BY 1 LIMIT 1"
     ).fetchall()[0]

@@ -19,9 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import duckdb
 import numpy as np
 
+from stratify import database
 from stratify.models.evaluate_model import evaluate
 from stratify.models.score import score
 from stratify.models.train import load_config, train
@@ -32,7 +32,7 @@ def one_run(db: Path, truth: Path, start: str, seed: int, work: Path) -> dict:
     shutil.copy(db, copy)
     cfg = load_config()
     cfg["lightgbm_start"], cfg["seed"] = start, seed
-    con = duckdb.connect(str(copy))
+    con = database.connect(copy)
     try:
         trained = train(con, config=cfg)
         score(con)

@@ -15,9 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
-from stratify import contracts
+from stratify import contracts, database
 from stratify.registry import linkage
 
 
@@ -45,7 +43,7 @@ def main() -> None:
     parser.add_argument("--db", required=True, type=Path)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    con = duckdb.connect(str(args.db), read_only=True)
+    con = database.connect(args.db, read_only=True)
     people = con.execute("SELECT count(*) FROM registry.person").fetchall()[0][0]
     con.close()
     print(f"registry: {people:,} people; load average {os.getloadavg()[0]:.1f}")

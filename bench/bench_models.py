@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from stratify import features
+from stratify import database, features
 from stratify.models.score import score
 from stratify.models.train import default_training_index, train
 
@@ -33,7 +33,7 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     if args.checks_only:
-        con = duckdb.connect(str(args.db), read_only=True)
+        con = database.connect(args.db, read_only=True)
         reason_checks(con)
         con.close()
         evaluate_against_truth(args)
@@ -41,7 +41,7 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
     )
-    con = duckdb.connect(str(args.db))
+    con = database.connect(args.db)
     con.execute("SET memory_limit = '6GB'")
     people = con.execute("SELECT count(*) FROM registry.person").fetchall()[0][0]
     cut = con.execute("SELECT data_cut FROM registry.build_info").fetchall()[0][0]
@@ -67,7 +67,7 @@ def main() -> None:
     con.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
     print(f"peak memory               {peak:8.2f} GB")
-    con = duckdb.connect(str(args.db), read_only=True)
+    con = database.connect(args.db, read_only=True)
     reason_checks(con)
     con.close()
     evaluate_against_truth(args)
