@@ -112,6 +112,21 @@ def test_no_reason_says_admissions_attendances_or_bed_days_lower_risk(scored_reg
     )
 
 
+def test_no_reason_says_a_condition_on_the_register_or_community_contacts_lower_risk(
+    scored_registry,
+):
+    db, _, _ = scored_registry
+    reasons_ = _read(db, "SELECT feature, reason FROM risk.reasons")
+    on_register = reasons_.filter(pl.col("reason").str.contains(" on the register "))
+    assert on_register.height > 0
+    assert not on_register["reason"].str.ends_with("(lowers risk)").any()
+    contacts = reasons_.filter(
+        pl.col("feature").is_in(["community_contacts", "mental_health_contacts"])
+        & pl.col("reason").str.ends_with("(lowers risk)")
+    )
+    assert contacts["reason"].str.starts_with("no ").all()
+
+
 def test_the_logistic_start_and_the_trees_obey_the_monotone_constraints(scored_registry):
     db, _, _ = scored_registry
     model = _read(db, "SELECT * FROM models.trained").row(0, named=True)
