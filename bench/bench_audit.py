@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-STRATIFY = [sys.executable, "-m", "stratify"]
+STRATIFY = [sys.executable, "-c", "import sys; from stratify.cli import main; sys.exit(main())"]
 
 
 def timed(args: list[str]) -> tuple[float, float]:

@@ -8,8 +8,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from stratify.audit import adherence
 from stratify.protocols import load_all
-from stratify.protocols.adherence import run as run_adherence
 from stratify.registry.models import run_model
 
 
@@ -52,10 +52,9 @@ def compute(
     run_model(con, "audit/months_forget")
     if todo:
         run_model(con, "audit/measures_months")
-        for i, month_end in enumerate(todo):
-            run_adherence(con, month_end)  # protocol status as at the month's end
+        adherence.run_months(con, todo, say=say)  # protocol status as at each month's end
+        for month_end in todo:
             run_model(con, "audit/measures_adherence", {"month_end": month_end})
-            say(f"audit adherence {month_end} ({i + 1}/{len(todo)})")
     con.register("__inputs", wanted.filter(pl.col("month_end").is_in(todo)).to_arrow())
     con.execute(
         "INSERT INTO audit.months SELECT month_start, month_end, build_id, protocol_versions, "
