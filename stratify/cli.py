@@ -635,25 +635,20 @@ def cmd_timeline(args: argparse.Namespace) -> dict:
 
 
 def cmd_audit(args: argparse.Namespace) -> dict:
-    from stratify.audit.run import default_months, month_ends, run
+    from stratify.audit.run import run
+    from stratify.audit.window import default_months, months_back
     from stratify.models.train import TrainError, data_cut
 
     con = _care_db(args.db, "registry.build_info", "registry.spells")
     try:
         cut = args.as_of or data_cut(con)
-        if args.months is None:
-            months = [m for m in default_months(con) if m <= cut]
-        else:
-            first = cut.replace(day=1)
-            for _ in range(args.months - 1):
-                first = (first - timedelta(days=1)).replace(day=1)
-            months = month_ends(first, cut)
+        months = default_months(con, cut) if args.months is None else months_back(cut, args.months)
         if not months:
             raise CommandError(
                 f"no month up to {cut} has a year of hospital spells behind it; the audit needs "
                 "a delivery with at least a year of admissions (stratify build)"
             )
-        summary = run(con, months, say=_progress(args))
+        summary = run(con, months, say=_progress(args), recompute=args.recompute)
     except TrainError as exc:
         raise CommandError(str(exc)) from exc
     finally:
@@ -986,7 +981,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--as-of", type=date.fromisoformat, default=None, help="last month (default: data cut)"
     )
-    p.add_argument("--months", type=int, default=None, help="how many months back (default: all)")
+    p.add_argument(
+        "--months",
+        type=int,
+        default=None,
+        help="how many months back (default: the last 36 with a year of data behind them)",
+    )
+    p.add_argument(
+        "--recompute", action="store_true", help="recompute every month, even those unchanged"
+    )
     p.set_defaults(run=cmd_audit)
 
     p = command("conference", "this month's case-conference list for a cluster, and the pack")

@@ -5,16 +5,17 @@ small-number suppression for anything that leaves the direct-care team."""
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import polars as pl
 
-from stratify import features
 from stratify.audit import disclosure
+from stratify.audit import months as audit_months
 from stratify.audit.funnel import funnel
 from stratify.audit.spc import xmr
-from stratify.models.train import TrainError, data_cut
+from stratify.audit.window import default_months, month_ends, months_back  # noqa: F401
+from stratify.models.train import data_cut
 from stratify.protocols import load_all
 from stratify.protocols.adherence import run as run_adherence
 from stratify.registry.models import run_model
@@ -44,45 +45,22 @@ def measure_catalogue() -> dict[str, tuple[str, str]]:
     return MEASURES | steps
 
 
-def month_ends(first: date, last: date) -> list[date]:
-    """Month-end dates from the month of `first` to `last` (the last one may be mid-month)."""
-    out, current = [], first.replace(day=1)
-    while current <= last:
-        end = (current.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        out.append(min(end, last))
-        current = end + timedelta(days=1)
-    return out
-
-
-def default_months(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Every month from the first with a full year of data behind it to the data cut."""
-    first = con.execute("SELECT min(admission_date) FROM registry.spells").fetchall()[0][0]
-    if first is None:  # no accepted spell: no month has a year of admissions behind it
-        raise TrainError(
-            "no accepted hospital spell in the registry; run stratify build on a delivery "
-            "whose apc_spells feed passes its contract"
-        )
-    cut = data_cut(con)
-    return month_ends(first.replace(year=first.year + 1), cut)
-
-
 def run(
-    con: duckdb.DuckDBPyConnection, months: list[date] | None = None, say=lambda _m: None
+    con: duckdb.DuckDBPyConnection,
+    months: list[date] | None = None,
+    say=lambda _m: None,
+    recompute: bool = False,
 ) -> dict:
+    """Audit `months` (default: the bounded window of months.yaml). Months whose inputs are
+    unchanged since audit.months recorded them are not recomputed unless `recompute`."""
     t0 = time.perf_counter()
     months = months or default_months(con)
     for schema in ("audit", "care"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    con.execute("DROP TABLE IF EXISTS audit.measures")
-    for i, month_end in enumerate(months):
-        run_adherence(con, month_end)  # protocol status as at the month's end
-        features.compute(con, month_end.replace(day=1))  # the population at the month's start
-        run_model(
-            con,
-            "audit/measures_practice",
-            {"month_start": month_end.replace(day=1), "month_end": month_end},
-        )
-        say(f"audit month {month_end} ({i + 1}/{len(months)}, {time.perf_counter() - t0:.0f}s)")
+    computed = audit_months.compute(con, months, recompute=recompute, say=say)
+    say(
+        f"audit: {len(computed)} of {len(months)} months computed ({time.perf_counter() - t0:.0f}s)"
+    )
     if months[-1] != data_cut(con):  # lists and conferences read the adherence of the data cut
         run_adherence(con, data_cut(con))
     run_model(con, "audit/measures_rollup")
@@ -112,6 +90,9 @@ def run(
         con.register("__frame", frame.to_arrow())
         con.execute(f"CREATE OR REPLACE TABLE audit.{name} AS SELECT * FROM __frame")
         con.unregister("__frame")
+    con.execute(
+        "CHECKPOINT"
+    )  # replaced tables' blocks are reused, so a rerun does not grow the file
     latest = (
         spc_published.filter((pl.col("level") == "system") & (pl.col("month") == months[-1]))
         if spc_published.width
@@ -128,6 +109,7 @@ def run(
             "measure", "title", "value", "variation", "assurance"
         ).to_dicts(),
         "disclosure_version": disclosure.load_rules().version,
+        "computed_months": len(computed),
         "seconds": round(time.perf_counter() - t0, 1),
     }
 

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from stratify import operational
+from stratify import features, operational
 from stratify.audit.run import month_ends, run
 
 MONTHS = month_ends(date(2026, 8, 1), date(2026, 10, 31))
@@ -24,6 +24,8 @@ def audited(scored_registry, tmp_path_factory):
     operational.migrate(db)
     con = duckdb.connect(str(db))
     summary = run(con, MONTHS)
+    # The direct counts below read the person features as at the last month's start.
+    features.compute(con, MONTHS[-1].replace(day=1))
     con.close()
     return db, summary
 
