@@ -352,7 +352,8 @@ def calibration_figure(content: dict) -> go.Figure:
         table = entry["calibration"]
         xs = [r["expected"] for r in table]
         ys = [r["observed"] for r in table]
-        top = max(top, *xs, *ys)
+        # A published card suppresses a tenth's small counts: its observed rate is None (a gap).
+        top = max([top, *(v for v in (*xs, *ys) if v is not None)])
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=LABELS.get(name, name)))
     fig.update_layout(
         title="Calibration on the test set (tenths of predicted risk)",

@@ -117,3 +117,11 @@ def test_reviews_needed_to_reach_a_share_of_admissions_on_a_small_literal_exampl
     p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
     rows = metrics.reviews_to_reach(y, p)
     assert [r["people_reviewed"] for r in rows] == [1, 3, 5]
+
+
+def test_the_calibration_plot_draws_a_suppressed_tenth_as_a_gap():
+    """A published card has None for a tenth whose counts are too small to disclose."""
+    table = [{"expected": 0.1, "observed": None}, {"expected": 0.3, "observed": 0.25}]
+    figure = card.calibration_figure({"models": {"lightgbm": {"calibration": table}}})
+    assert list(figure.data[1].y) == [None, 0.25]
+    assert figure.layout.xaxis.range[1] == pytest.approx(0.3 * 1.05)
