@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import duckdb
 
 from stratify import protocols
+from stratify.protocols import adherence as protocol_adherence
 from stratify.protocols.adherence import _calendar, _run_protocol
 from stratify.registry.models import run_model
 
@@ -22,14 +23,7 @@ def run_months(con: duckdb.DuckDBPyConnection, months: list[date], say=lambda _m
     loaded = protocols.load_all()
     lookback = max(p.population.lookback_days for p in loaded.values())
     agreement = protocols.roles()
-    # The same table as stratify.protocols.adherence.run makes.
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS care.adherence (as_of DATE, protocol VARCHAR, protocol_version VARCHAR, "
-        "source VARCHAR, step VARCHAR, step_title VARCHAR, owner VARCHAR, person_id BIGINT, "
-        "practice_code VARCHAR, cluster_code VARCHAR, status VARCHAR, evidence_date DATE, "
-        "evidence VARCHAR, missing VARCHAR, pending BOOLEAN)"
-    )
-    con.execute("ALTER TABLE care.adherence ADD COLUMN IF NOT EXISTS pending BOOLEAN")
+    protocol_adherence.ensure_table(con)
     for i, as_of in enumerate(months):
         index_date = as_of + timedelta(days=1)  # on or before the as-of date
         for model in FEATURE_MODELS:

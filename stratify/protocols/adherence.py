@@ -44,15 +44,8 @@ def _params(step) -> dict:
     return p
 
 
-def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dict:
-    """Evaluate every protocol on `as_of`; store care.adherence and care.adherence_by_practice."""
-    t0 = time.perf_counter()
-    con.execute("CREATE SCHEMA IF NOT EXISTS care")
-    features.compute(con, as_of + timedelta(days=1))  # on or before the as-of date
-    loaded = protocols.load_all()
-    lookback = max(p.population.lookback_days for p in loaded.values())
-    _calendar(con, as_of - timedelta(days=lookback + 31), as_of)  # covers every discharge looked at
-    agreement = protocols.roles()
+def ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+    """care.adherence, shared by the data-cut run and the audit's monthly one."""
     con.execute(
         "CREATE TABLE IF NOT EXISTS care.adherence (as_of DATE, protocol VARCHAR, protocol_version VARCHAR, "
         "source VARCHAR, step VARCHAR, step_title VARCHAR, owner VARCHAR, person_id BIGINT, "
@@ -62,6 +55,18 @@ def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dic
     # pending: due soon because the deadline has not come yet (not done, not late): left out of
     # the roll-ups' numerator and denominator alike.
     con.execute("ALTER TABLE care.adherence ADD COLUMN IF NOT EXISTS pending BOOLEAN")
+
+
+def run(con: duckdb.DuckDBPyConnection, as_of: date, say=lambda _m: None) -> dict:
+    """Evaluate every protocol on `as_of`; store care.adherence and care.adherence_by_practice."""
+    t0 = time.perf_counter()
+    con.execute("CREATE SCHEMA IF NOT EXISTS care")
+    features.compute(con, as_of + timedelta(days=1))  # on or before the as-of date
+    loaded = protocols.load_all()
+    lookback = max(p.population.lookback_days for p in loaded.values())
+    _calendar(con, as_of - timedelta(days=lookback + 31), as_of)  # covers every discharge looked at
+    agreement = protocols.roles()
+    ensure_table(con)
     con.execute("DELETE FROM care.adherence WHERE as_of = ?", [as_of])
     for protocol in loaded.values():
         _run_protocol(con, protocol, as_of, agreement)
