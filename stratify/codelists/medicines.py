@@ -4,7 +4,8 @@ The generator prescribes by medicine name (see stratify/synth/health.py MEDICINE
 the codes of its published class list whose term starts with the medicine, so every code in the
 synthetic prescribing feed is a real dm+d identifier that the class lists (statins, ...) also hold.
 Medicines no published list covers take a few codes from the GM SDE single-drug sets (FROM_GM_SDE)
-or one checked VMP (EXTRA); six have no real code yet (medicines_placeholder.csv).
+or checked identifiers from public NHS code (EXTRA); co-beneldopa has no real code yet
+(medicines_placeholder.csv).
 Run `python -m stratify.codelists.medicines` after refreshing a published list.
 """
 
@@ -90,20 +91,28 @@ FROM_GM_SDE: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     )),
 }  # fmt: skip
 
-# dm+d VMPs for three more: SNOMED CT clinical drug identifiers that pass the Verhoeff check, each
-# seen with this term in public NHS FHIR / dm+d examples.
+# dm+d identifiers for the rest, each seen with this term in public NHS code (FHIR / dm+d examples,
+# EMIS-derived code sets, prescribing queries) and each passing the Verhoeff check: the VMP where it
+# was found, else an AMP (Braltus is a tiotropium brand) or a VMPP (zopiclone packs of 28).
+EXTRA_FROM = "public NHS code"
 EXTRA = pl.DataFrame(
-    {
-        "code": ["322236009", "323509004", "39113611000001102"],
-        "term": [
-            "Paracetamol 500mg tablets",
-            "Amoxicillin 250mg capsules",
-            "Salbutamol 100micrograms/dose inhaler CFC free",
-        ],
-        "medicine": ["paracetamol", "amoxicillin", "salbutamol"],
-        "source": ["dm+d VMP", "dm+d VMP", "dm+d VMP"],
-    }
-)
+    [
+        ("322236009", "Paracetamol 500mg tablets", "paracetamol", "dm+d VMP"),
+        ("323509004", "Amoxicillin 250mg capsules", "amoxicillin", "dm+d VMP"),
+        ("39113611000001102", "Salbutamol 100micrograms/dose inhaler CFC free", "salbutamol",
+         "dm+d VMP"),
+        ("33594911000001100", "Braltus 10microgram inhalation powder capsules", "tiotropium",
+         "dm+d AMP"),
+        ("1313311000001106", "Zopiclone 3.75mg tablets 28 tablet", "zopiclone", "dm+d VMPP"),
+        ("1166611000001103", "Zopiclone 7.5mg tablets 28 tablet", "zopiclone", "dm+d VMPP"),
+        ("41984711000001104", "Ferrous fumarate 210mg tablets", "ferrous_fumarate", "dm+d VMP"),
+        ("41878511000001100", "Letrozole 2.5mg tablets", "letrozole", "dm+d VMP"),
+        ("41953111000001108", "Nitrofurantoin 50mg capsules", "nitrofurantoin", "dm+d VMP"),
+        ("41953211000001102", "Nitrofurantoin 50mg tablets", "nitrofurantoin", "dm+d VMP"),
+    ],
+    schema=["code", "term", "medicine", "source"],
+    orient="row",
+)  # fmt: skip
 
 
 def _gm_sde() -> pl.DataFrame:
