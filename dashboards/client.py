@@ -64,3 +64,19 @@ class AppClient:
         """The page body as the router callback returns it (what a browser renders)."""
         return self.callback("_pages_content.children",
                              {"_pages_location.pathname": path, "_pages_location.search": search})  # fmt: skip
+
+
+def find_component(node: Any, component_id: str) -> dict | None:
+    """The props of the component with this id in a page's layout JSON, or None."""
+    if isinstance(node, dict):
+        if node.get("props", {}).get("id") == component_id:
+            return node["props"]
+        children = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        if (found := find_component(child, component_id)) is not None:
+            return found
+    return None

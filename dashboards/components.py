@@ -70,10 +70,13 @@ def grid(
     height: int = 420,
     selectable: bool = False,
     links: dict[str, str] | None = None,
+    fit: bool = False,
 ) -> dag.AgGrid:
     """A read-only AG Grid with only the columns shown sent to the browser.
 
-    links: column -> URL prefix; the cell shows the value as a link to prefix + value."""
+    links: column -> URL prefix; the cell shows the value as a link to prefix + value.
+    fit: columns share the page's width and long text wraps (sentences, many columns), so that
+    no column runs off the right edge."""
     present = [c for c in columns if c in frame.columns]
     rows = frame.select(present).to_dicts() if frame.height else []
     defs = []
@@ -91,18 +94,22 @@ def grid(
             "checkboxes": False,
             "enableClickSelection": True,
         }
+    column = {
+        "sortable": True,
+        "filter": True,
+        "resizable": True,
+        "minWidth": 90,
+        "tooltipValueGetter": {"function": "params.value"},
+    }
+    if fit:
+        column |= {"wrapText": True, "autoHeight": True, "wrapHeaderText": True,
+                   "autoHeaderHeight": True, "cellStyle": {"lineHeight": "1.4", "wordBreak": "normal"}}  # fmt: skip
     return dag.AgGrid(
         id=grid_id,
         rowData=_jsonable(rows),
         columnDefs=defs,
-        defaultColDef={
-            "sortable": True,
-            "filter": True,
-            "resizable": True,
-            "minWidth": 90,
-            "tooltipValueGetter": {"function": "params.value"},
-        },
-        columnSize="autoSize",
+        defaultColDef=column,
+        columnSize="responsiveSizeToFit" if fit else "autoSize",
         dashGridOptions=options,
         style={"height": f"{height}px"},
         className="ag-theme-alpine",

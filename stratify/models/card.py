@@ -502,22 +502,24 @@ are scored by a model of the {len(f["known_model"]["features"])} features known 
     }"""
 
 
-def _decision_html(content: dict) -> str:
-    d = content["decision"]
-    pct = [("share", "share flagged", ".1%"), ("flagged", "flagged", ","), ("tp", "TP", ","),
-           ("fp", "FP", ","), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%"),
-           ("specificity", "specificity", ".1%"), ("npv", "NPV", ".1%"), ("risk_at_cut", "risk at cut", ".3f")]  # fmt: skip
+def net_benefit_figure(decision: dict) -> go.Figure:
+    """The decision curve: the model against treating everyone and no one."""
+    rows = decision["net_benefit"]
     nb = go.Figure()
-    xs = [r["threshold"] for r in d["net_benefit"]]
+    xs = [r["threshold"] for r in rows]
     for key, name in (("model", "model"), ("treat_all", "treat all"), ("treat_none", "treat none")):
-        nb.add_trace(
-            go.Scatter(x=xs, y=[r[key] for r in d["net_benefit"]], mode="lines", name=name)
-        )
+        nb.add_trace(go.Scatter(x=xs, y=[r[key] for r in rows], mode="lines", name=name))
     nb.update_layout(title="Net benefit (decision curve)", xaxis_title="threshold risk",
-                     yaxis_title="net benefit", yaxis_range=[-0.01, max(r["model"] for r in d["net_benefit"]) * 1.1],
+                     yaxis_title="net benefit", yaxis_range=[-0.01, max(r["model"] for r in rows) * 1.1],
                      height=420, template="simple_white")  # fmt: skip
+    return nb
+
+
+def calibration_curve_figure(decision: dict) -> go.Figure:
+    """Observed against predicted risk in twentieths over the whole range, with Wilson intervals
+    and the smoothed curve."""
     cal = go.Figure()
-    curve = d["calibration_curve"]
+    curve = decision["calibration_curve"]
     top = max(max(r["high"] for r in curve), max(r["expected"] for r in curve))
     cal.add_trace(
         go.Scatter(x=[0, top], y=[0, top], mode="lines", line={"dash": "dot"}, name="perfect")
@@ -536,6 +538,15 @@ def _decision_html(content: dict) -> str:
         yaxis_title="observed",
         template="simple_white",
     )
+    return cal
+
+
+def _decision_html(content: dict) -> str:
+    d = content["decision"]
+    pct = [("share", "share flagged", ".1%"), ("flagged", "flagged", ","), ("tp", "TP", ","),
+           ("fp", "FP", ","), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%"),
+           ("specificity", "specificity", ".1%"), ("npv", "NPV", ".1%"), ("risk_at_cut", "risk at cut", ".3f")]  # fmt: skip
+    nb, cal = net_benefit_figure(d), calibration_curve_figure(d)
     return f"""<h2>Threshold table (model in use, test set)</h2>
 {_table([r for r in d["thresholds"] if r["cut"] == "tier"], pct)}
 <details><summary>Every 1 % of the population</summary>{

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from app_users import PASSWORDS
 
-from dashboards.client import AppClient
+from dashboards.client import AppClient, find_component
 from stratify.audit.disclosure import disclose_count, disclose_rate
 
 
@@ -32,20 +32,6 @@ def commissioner_page(server) -> dict:
     return client.page("/model").json()
 
 
-def _find(node, component_id):
-    if isinstance(node, dict):
-        if node.get("props", {}).get("id") == component_id:
-            return node["props"]
-        for v in node.values():
-            if (found := _find(v, component_id)) is not None:
-                return found
-    elif isinstance(node, list):
-        for v in node:
-            if (found := _find(v, component_id)) is not None:
-                return found
-    return None
-
-
 def _published_tenths(table: list[dict]) -> list[tuple[float, float]]:
     """(expected, observed) of each tenth a commissioner may see: observed from rounded counts."""
     points = []
@@ -59,7 +45,7 @@ def _published_tenths(table: list[dict]) -> list[tuple[float, float]]:
 def test_the_calibration_plot_shows_commissioners_only_rates_of_disclosed_counts(
     card, commissioner_page
 ):
-    figure = _find(commissioner_page, "model-calibration")["figure"]
+    figure = find_component(commissioner_page, "model-calibration")["figure"]
     traces = [t for t in figure["data"] if t.get("name") != "perfect calibration"]
     assert len(traces) == len(card["models"])
     exact = {round(r["observed"], 9) for e in card["models"].values() for r in e["calibration"]}
@@ -75,7 +61,7 @@ def test_the_calibration_plot_shows_commissioners_only_rates_of_disclosed_counts
 
 
 def test_the_top_k_figures_are_made_from_disclosed_counts(card, commissioner_page):
-    rows = _find(commissioner_page, "model-metrics")["rowData"]
+    rows = find_component(commissioner_page, "model-metrics")["rowData"]
     for row, entry in zip(rows, card["models"].values(), strict=True):
         o = entry["overall"]
         for k, fraction in ((1, 0.01), (5, 0.05), (10, 0.10)):
@@ -88,12 +74,12 @@ def test_the_top_k_figures_are_made_from_disclosed_counts(card, commissioner_pag
 
 
 def test_observed_over_expected_is_made_from_disclosed_counts(card, commissioner_page):
-    rows = _find(commissioner_page, "model-metrics")["rowData"]
+    rows = find_component(commissioner_page, "model-metrics")["rowData"]
     for row, entry in zip(rows, card["models"].values(), strict=True):
         o = entry["overall"]
         oe = disclose_rate(o["events"], o["people"]) / o["expected_rate"]
         assert row["oe"] == round(oe, 2)
-    groups = _find(commissioner_page, "model-groups")["rowData"]
+    groups = find_component(commissioner_page, "model-groups")["rowData"]
     lightgbm = card["models"]["lightgbm"]["subgroups"]
     for row in groups:
         s = lightgbm[row["group"]][row["label"]]
@@ -115,7 +101,7 @@ def test_every_count_in_the_commissioners_model_page_is_suppressed_or_rounded(
     rate = re.search(r"outcome rate ([\d.]+)%", text).group(1)
     con_people = int(population)
     assert any(f"{n / con_people * 100:.1f}" == rate for n in range(0, con_people + 1, 5))
-    groups = _find(commissioner_page, "model-groups")["rowData"]
+    groups = find_component(commissioner_page, "model-groups")["rowData"]
     for row in groups:
         s = card["models"]["lightgbm"]["subgroups"][row["group"]][row["label"]]
         assert row["people"] == disclose_count(s["people"])[0]

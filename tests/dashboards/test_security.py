@@ -10,7 +10,7 @@ import re
 import pytest
 from app_users import MONTH, PASSWORDS
 
-from dashboards.client import AppClient
+from dashboards.client import AppClient, find_component
 
 # An NHS number as a token of its own: ten digits from the 999 test range, not the digits of a
 # longer number such as a probability in a chart (0.0599912345...).
@@ -131,7 +131,7 @@ def test_a_commissioner_reaches_no_identifiable_field(server, app_data, path):
 def test_every_commissioner_figure_is_suppressed_or_rounded(server):
     client = signed_in(server, "comm")
     units = json.loads(client.page("/enrolment").text)
-    dropdown = _find(units, "enr-unit")
+    dropdown = find_component(units, "enr-unit")
     assert dropdown, "the enrolment page offers a choice of unit"
     for option in dropdown["options"][:12]:
         response = client.callback(
@@ -143,7 +143,7 @@ def test_every_commissioner_figure_is_suppressed_or_rounded(server):
 
 def test_the_model_cards_counts_are_suppressed_for_a_commissioner(server):
     page = signed_in(server, "comm").page("/model").json()
-    rows = _find(page, "model-groups")["rowData"]
+    rows = find_component(page, "model-groups")["rowData"]
     shown = [str(r[k]).replace(",", "") for r in rows for k in ("people", "events")]
     assert shown and all(v == "*" or int(v) % 5 == 0 for v in shown)
     assert all(r["auroc"] == "*" for r in rows if r["events"] == "*"), (
@@ -198,22 +198,6 @@ def test_script_bearing_input_is_stored_as_text_and_sent_back_as_text(server, ap
 def test_the_login_page_escapes_what_it_echoes(server):
     response = AppClient(server.url).get('/login?next=/"><script>alert(1)</script>')
     assert "<script>alert(1)</script>" not in response.text
-
-
-def _find(node, component_id):
-    if isinstance(node, dict):
-        if node.get("props", {}).get("id") == component_id:
-            return node["props"]
-        for v in node.values():
-            found = _find(v, component_id)
-            if found:
-                return found
-    elif isinstance(node, list):
-        for v in node:
-            found = _find(v, component_id)
-            if found:
-                return found
-    return None
 
 
 def _find_type(node, type_name) -> bool:
