@@ -4,6 +4,7 @@ users (two clusters' clinicians, a commissioner, an audit lead, an administrator
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -136,3 +137,23 @@ def fresh_server(app_data, tmp_path):
     yield s, db
     if s.proc.poll() is None:
         s.stop()
+
+
+@pytest.fixture(scope="session")
+def card(app_data) -> dict:
+    """The served model's card, as train stored it (before any disclosure)."""
+    con = duckdb.connect(str(app_data.db.with_name("pristine.duckdb")), read_only=True)
+    raw = con.execute(
+        "SELECT card FROM models.trained ORDER BY trained_at DESC LIMIT 1"
+    ).fetchone()[0]
+    con.close()
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def page_as(server: Server, user: str, path: str) -> dict:
+    """The page body at path as this test user's browser receives it."""
+    from dashboards.client import AppClient
+
+    client = AppClient(server.url)
+    assert client.login(user, PASSWORDS[user]).status_code == 302
+    return client.page(path).json()

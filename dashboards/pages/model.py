@@ -19,9 +19,16 @@ from dashboards import access
 from dashboards.components import grid, notice, page, refused
 from stratify.audit.disclosure import disclose, disclose_count, disclose_rate, load_rules
 from stratify.models.card import (
+    CAPACITY_TABLE,
+    CONSTRAINT_TABLE,
     LABELS,
+    PRACTICE_TABLE,
+    PROBAST_TABLE,
+    THRESHOLD_TABLE,
     calibration_curve_figure,
     calibration_figure,
+    cell,
+    formatted,
     net_benefit_figure,
 )
 
@@ -99,29 +106,20 @@ def _card(published: bool) -> html.Main:
     )  # fmt: skip
 
 
-THRESHOLD_COLUMNS = {"share": "Share flagged", "flagged": "Flagged", "tp": "TP", "fp": "FP",
-                     "ppv": "PPV", "sensitivity": "Sensitivity", "specificity": "Specificity",
-                     "npv": "NPV", "risk_at_cut": "Risk at cut"}  # fmt: skip
-CAPACITY_COLUMNS = {"target": "Share of admitted people reached", "people_reviewed": "People reviewed",
-                    "share_of_population": "Share of population", "ppv": "PPV"}  # fmt: skip
-PRACTICE_COLUMNS = {"practice_code": "Practice", "people": "People", "places_per_year": "Places a year",
-                    "share_reviewed": "Share reviewed", "ppv": "PPV", "sensitivity": "Sensitivity"}  # fmt: skip
 CALIBRATION_GROUP_COLUMNS = {"family": "Group", "group": "", "people": "People", "events": "Events",
                              "auroc": "AUROC (95% CI)", "oe": "O/E (95% CI)", "intercept": "In the large",
                              "slope": "Slope", "errors": "Eavg / E90 / Emax"}  # fmt: skip
-CONSTRAINT_COLUMNS = {"stem": "Feature", "direction": "Constraint", "reason": "Why"}
 SEARCH_COLUMNS = {"learning_rate": "Learning rate", "num_leaves": "Leaves", "min_child_samples": "Min leaf",
                   "trees": "Trees", "validation_logloss": "Validation log-loss", "chosen": "Chosen"}  # fmt: skip
-PROBAST_COLUMNS = {
-    "domain": "Domain",
-    "item": "Item",
-    "risk_of_bias": "Risk of bias",
-    "detail": "From this run",
-}
 
 
-def _f(v: float | None, spec: str) -> str:
-    return "*" if v is None or v != v else format(v, spec)
+def _headings(columns: list[tuple[str, str, str]]) -> dict[str, str]:
+    return {key: heading for key, heading, _ in columns}
+
+
+def _table(grid_id: str, rows: list[dict], columns: list[tuple[str, str, str]], **options):
+    """One of the card's tables (stratify.models.card's column specs) as a grid."""
+    return grid(grid_id, pl.DataFrame(formatted(rows, columns)), _headings(columns), **options)
 
 
 def _facts(f: dict | None, published: bool) -> list:
@@ -133,12 +131,10 @@ def _facts(f: dict | None, published: bool) -> list:
         ]
     cost = f["constraint_cost"]
     chosen = f["settings_chosen"]
-    search = pl.DataFrame([{**r, "validation_logloss": _f(r["validation_logloss"], ".5f"),
+    search = pl.DataFrame([{**r, "validation_logloss": cell(r["validation_logloss"], ".5f"),
                             "chosen": "yes" if all(r[k] == chosen[k] for k in chosen) else ""}
                            for r in f["settings_search"]]) if f["settings_search"] else pl.DataFrame()  # fmt: skip
-    probast = pl.DataFrame(f["probast"])
-    if published:
-        probast = probast.drop("detail")
+    probast = PROBAST_TABLE[:-1] if published else PROBAST_TABLE  # the details quote exact counts
     incomplete = (
         disclose_count(int(f["incomplete_records"]))[0]
         if published
@@ -158,13 +154,12 @@ def _facts(f: dict | None, published: bool) -> list:
                f"({f['known_model']['trees']} trees)."),
         grid("model-search", search, SEARCH_COLUMNS, height=260) if search.height else None,
         html.H2("Monotone constraints"),
-        grid("model-constraints", pl.DataFrame(f["constraints"]).select(list(CONSTRAINT_COLUMNS)),
-             CONSTRAINT_COLUMNS, height=380, fit=True),
+        _table("model-constraints", f["constraints"], CONSTRAINT_TABLE, height=380, fit=True),
         html.P(f"What they cost (test AUROC, measured both ways): LightGBM {cost['lightgbm_constrained']:.4f} with, "
                f"{cost['lightgbm_unconstrained']:.4f} without; logistic regression {cost['logistic_constrained']:.4f} "
                f"with, {cost['logistic_unconstrained']:.4f} without."),
         html.H2("PROBAST-style checklist"),
-        grid("model-probast", probast, PROBAST_COLUMNS, height=520, fit=True),
+        _table("model-probast", f["probast"], probast, height=520, fit=True),
     ]  # fmt: skip
 
 
@@ -181,42 +176,26 @@ def _decision(d: dict | None, published: bool) -> list:
     percents = [r for r in d["thresholds"] if r["cut"] == "percent"]
     groups = pl.DataFrame([{
         "family": r["family"], "group": r["group"], "people": f"{r['people']:,}", "events": f"{r['events']:,}",
-        "auroc": f"{_f(r['auroc'], '.3f')} ({_f(r['auroc_low'], '.3f')}-{_f(r['auroc_high'], '.3f')})",
-        "oe": f"{_f(r['observed_over_expected'], '.2f')} ({_f(r['oe_low'], '.2f')}-{_f(r['oe_high'], '.2f')})",
-        "intercept": _f(r["calibration_intercept"], "+.3f"), "slope": _f(r["calibration_slope"], ".2f"),
-        "errors": " / ".join(_f(r[k], ".3f") for k in ("eavg", "e90", "emax")),
+        "auroc": f"{cell(r['auroc'], '.3f')} ({cell(r['auroc_low'], '.3f')}-{cell(r['auroc_high'], '.3f')})",
+        "oe": f"{cell(r['observed_over_expected'], '.2f')} ({cell(r['oe_low'], '.2f')}-{cell(r['oe_high'], '.2f')})",
+        "intercept": cell(r["calibration_intercept"], "+.3f"), "slope": cell(r["calibration_slope"], ".2f"),
+        "errors": " / ".join(cell(r[k], ".3f") for k in ("eavg", "e90", "emax")),
     } for r in d["calibration_by_group"]])  # fmt: skip
     return [
         html.H2("Threshold table (model in use, test set)"),
         html.P("Flagging the highest-risk share of the test set at each tier cut.", className="lede"),
-        grid("model-thresholds", _thresholds(tiers), THRESHOLD_COLUMNS, height=200),
+        _table("model-thresholds", tiers, THRESHOLD_TABLE, height=200),
         html.Details([html.Summary("Every 1 % of the population"),
-                      grid("model-thresholds-percent", _thresholds(percents), THRESHOLD_COLUMNS, height=420)]),
+                      _table("model-thresholds-percent", percents, THRESHOLD_TABLE, height=420)]),
         dcc.Graph(id="model-net-benefit", figure=net_benefit_figure(d), config={"displaylogo": False}),
         html.H2("Capacity"),
-        grid("model-capacity", pl.DataFrame([{
-            "target": f"{r['target']:.0%}", "people_reviewed": f"{r['people_reviewed']:,}",
-            "share_of_population": f"{r['share_of_population']:.1%}", "ppv": f"{r['ppv']:.1%}",
-        } for r in d["capacity"]]), CAPACITY_COLUMNS, height=180),
+        _table("model-capacity", d["capacity"], CAPACITY_TABLE, height=180),
         html.P("PPV at each practice's share of the case-conference capacity (a year of places):"),
-        grid("model-capacity-practice", pl.DataFrame([{
-            "practice_code": r["practice_code"], "people": f"{r['people']:,}", "places_per_year": r["places_per_year"],
-            "share_reviewed": f"{r['share_reviewed']:.1%}", "ppv": _f(r["ppv"], ".1%"),
-            "sensitivity": _f(r["sensitivity"], ".1%"),
-        } for r in d["capacity_by_practice"]]), PRACTICE_COLUMNS, height=320),
+        _table("model-capacity-practice", d["capacity_by_practice"], PRACTICE_TABLE, height=320),
         html.H2("Calibration over the whole range"),
         dcc.Graph(id="model-calibration-range", figure=calibration_curve_figure(d), config={"displaylogo": False}),
         grid("model-calibration-groups", groups, CALIBRATION_GROUP_COLUMNS, height=420),
     ]  # fmt: skip
-
-
-def _thresholds(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame([{
-        "share": f"{r['share']:.1%}", "flagged": f"{r['flagged']:,}", "tp": f"{r['tp']:,}", "fp": f"{r['fp']:,}",
-        "ppv": _f(r["ppv"], ".1%"), "sensitivity": _f(r["sensitivity"], ".1%"),
-        "specificity": _f(r["specificity"], ".1%"), "npv": _f(r["npv"], ".1%"),
-        "risk_at_cut": _f(r["risk_at_cut"], ".3f"),
-    } for r in rows])  # fmt: skip
 
 
 def _suppression_note() -> html.P:

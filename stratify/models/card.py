@@ -431,14 +431,40 @@ no admission (competing event; the cumulative incidence a proactive-care team ac
 </body></html>"""
 
 
+# (key, heading, format) of the card's tables, for the HTML card and the app's Model page alike.
+THRESHOLD_TABLE = [("share", "Share flagged", ".1%"), ("flagged", "Flagged", ","), ("tp", "TP", ","),
+                   ("fp", "FP", ","), ("ppv", "PPV", ".1%"), ("sensitivity", "Sensitivity", ".1%"),
+                   ("specificity", "Specificity", ".1%"), ("npv", "NPV", ".1%"),
+                   ("risk_at_cut", "Risk at cut", ".3f")]  # fmt: skip
+CAPACITY_TABLE = [("target", "Share of admitted people reached", ".0%"),
+                  ("people_reviewed", "People reviewed", ","),
+                  ("share_of_population", "Share of population", ".1%"), ("ppv", "PPV", ".1%")]  # fmt: skip
+PRACTICE_TABLE = [("practice_code", "Practice", ""), ("people", "People", ","),
+                  ("places_per_year", "Places a year", ""), ("share_reviewed", "Share reviewed", ".1%"),
+                  ("ppv", "PPV", ".1%"), ("sensitivity", "Sensitivity", ".1%")]  # fmt: skip
+CONSTRAINT_TABLE = [("stem", "Feature", ""), ("direction", "Constraint", ""), ("reason", "Why", "")]
+PROBAST_TABLE = [("domain", "Domain", ""), ("item", "Item", ""), ("risk_of_bias", "Risk of bias", ""),
+                 ("detail", "From this run", "")]  # fmt: skip
+
+
+def cell(value: object, spec: str) -> str:
+    """A table cell as shown: '*' for a missing or undefined figure (None, NaN)."""
+    if value is None or value != value:
+        return "*"
+    return format(value, spec) if spec else str(value)
+
+
+def formatted(rows: list[dict], columns: list[tuple[str, str, str]]) -> list[dict]:
+    """Rows with every column's value as its shown text."""
+    return [{k: cell(r[k], f) for k, _, f in columns} for r in rows]
+
+
 def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     """An HTML table: (key, heading, format) per column."""
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h, _ in columns)
     body = "".join(
-        "<tr>" + "".join(
-            f"<td>{html.escape(format(r[k], f) if f else str(r[k]))}</td>" for k, _, f in columns
-        ) + "</tr>"
-        for r in rows
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in r.values()) + "</tr>"
+        for r in formatted(rows, columns)
     )  # fmt: skip
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -477,29 +503,14 @@ are scored by a model of the {len(f["known_model"]["features"])} features known 
         )
     }
 <h2>Monotone constraints</h2>
-{
-        _table(
-            f["constraints"],
-            [("stem", "feature", ""), ("direction", "constraint", ""), ("reason", "why", "")],
-        )
-    }
+{_table(f["constraints"], CONSTRAINT_TABLE)}
 <p>What they cost (test AUROC, measured both ways): LightGBM {
         cost["lightgbm_constrained"]:.4f} with,
 {cost["lightgbm_unconstrained"]:.4f} without; logistic regression {
         cost["logistic_constrained"]:.4f} with,
 {cost["logistic_unconstrained"]:.4f} without.</p>
 <h2>PROBAST-style checklist</h2>
-{
-        _table(
-            f["probast"],
-            [
-                ("domain", "domain", ""),
-                ("item", "item", ""),
-                ("risk_of_bias", "risk of bias", ""),
-                ("detail", "from this run", ""),
-            ],
-        )
-    }"""
+{_table(f["probast"], PROBAST_TABLE)}"""
 
 
 def net_benefit_figure(decision: dict) -> go.Figure:
@@ -543,9 +554,7 @@ def calibration_curve_figure(decision: dict) -> go.Figure:
 
 def _decision_html(content: dict) -> str:
     d = content["decision"]
-    pct = [("share", "share flagged", ".1%"), ("flagged", "flagged", ","), ("tp", "TP", ","),
-           ("fp", "FP", ","), ("ppv", "PPV", ".1%"), ("sensitivity", "sensitivity", ".1%"),
-           ("specificity", "specificity", ".1%"), ("npv", "NPV", ".1%"), ("risk_at_cut", "risk at cut", ".3f")]  # fmt: skip
+    pct = THRESHOLD_TABLE
     nb, cal = net_benefit_figure(d), calibration_curve_figure(d)
     return f"""<h2>Threshold table (model in use, test set)</h2>
 {_table([r for r in d["thresholds"] if r["cut"] == "tier"], pct)}
@@ -554,31 +563,9 @@ def _decision_html(content: dict) -> str:
     }</details>
 <div class="plot">{nb.to_html(full_html=False, include_plotlyjs=False)}</div>
 <h2>Capacity</h2>
-{
-        _table(
-            d["capacity"],
-            [
-                ("target", "share of admitted people reached", ".0%"),
-                ("people_reviewed", "people reviewed", ","),
-                ("share_of_population", "share of population", ".1%"),
-                ("ppv", "PPV", ".1%"),
-            ],
-        )
-    }
+{_table(d["capacity"], CAPACITY_TABLE)}
 <p>PPV at each practice's share of the conference capacity (a year of places):</p>
-{
-        _table(
-            d["capacity_by_practice"],
-            [
-                ("practice_code", "practice", ""),
-                ("people", "people", ","),
-                ("places_per_year", "places a year", ""),
-                ("share_reviewed", "share reviewed", ".1%"),
-                ("ppv", "PPV", ".1%"),
-                ("sensitivity", "sensitivity", ".1%"),
-            ],
-        )
-    }
+{_table(d["capacity_by_practice"], PRACTICE_TABLE)}
 <h2>Calibration</h2>
 <div class="plot">{cal.to_html(full_html=False, include_plotlyjs=False)}</div>
 {

@@ -7,29 +7,16 @@ from __future__ import annotations
 import json
 import re
 
-import duckdb
 import pytest
-from app_users import PASSWORDS
+from app_server import page_as
 
-from dashboards.client import AppClient, find_component
+from dashboards.client import find_component
 from stratify.audit.disclosure import disclose_count, disclose_rate
 
 
 @pytest.fixture(scope="module")
-def card(app_data) -> dict:
-    con = duckdb.connect(str(app_data.db.with_name("pristine.duckdb")), read_only=True)
-    raw = con.execute(
-        "SELECT card FROM models.trained ORDER BY trained_at DESC LIMIT 1"
-    ).fetchone()[0]
-    con.close()
-    return json.loads(raw) if isinstance(raw, str) else raw
-
-
-@pytest.fixture(scope="module")
 def commissioner_page(server) -> dict:
-    client = AppClient(server.url)
-    assert client.login("comm", PASSWORDS["comm"]).status_code == 302
-    return client.page("/model").json()
+    return page_as(server, "comm", "/model")
 
 
 def _published_tenths(table: list[dict]) -> list[tuple[float, float]]:

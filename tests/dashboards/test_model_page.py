@@ -6,37 +6,20 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
-from app_users import PASSWORDS
+from app_server import page_as
 
-from dashboards.client import AppClient, find_component
-
-
-@pytest.fixture(scope="module")
-def card(app_data) -> dict:
-    con = duckdb.connect(str(app_data.db.with_name("pristine.duckdb")), read_only=True)
-    raw = con.execute(
-        "SELECT card FROM models.trained ORDER BY trained_at DESC LIMIT 1"
-    ).fetchone()[0]
-    con.close()
-    return json.loads(raw) if isinstance(raw, str) else raw
-
-
-def _page(server, user: str) -> dict:
-    client = AppClient(server.url)
-    assert client.login(user, PASSWORDS[user]).status_code == 302
-    return client.page("/model").json()
+from dashboards.client import find_component
 
 
 @pytest.fixture(scope="module")
 def clinician_page(server) -> dict:
-    return _page(server, "clin_a")
+    return page_as(server, "clin_a", "/model")
 
 
 @pytest.fixture(scope="module")
 def commissioner_page(server) -> dict:
-    return _page(server, "comm")
+    return page_as(server, "comm", "/model")
 
 
 def _count(text: str) -> int:
